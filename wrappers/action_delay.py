@@ -1,0 +1,111 @@
+"""Per-actuator action delay, sampled per episode (Dactyl App. C.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from wrappers._validation import check_bool, check_box_action_space, check_int, check_probability
+
+__all__ = ["ActionDelay"]
+
+
+class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs):
+    """Delays a random subset of actuators by ``delay_steps`` control steps.
+
+    Dactyl App. C.2 (defaults): "per actuator and per episode, with probability 0.5, actions arrive one step
+    (80 ms) late". At every ``reset`` each actuator is independently delayed with probability
+    ``probability``; for a delayed actuator ``i`` the env receives ``a_i(t - k)`` at step ``t`` (``k =
+    delay_steps``), exactly the input shifted by ``k``, and ``fill_i`` for the first ``k`` steps of the episode.
+    Undelayed actuators receive their current action unchanged. The mask is ``self.delay_mask`` and
+    ``info["action_delay_mask"]`` of ``reset``. The fill defaults to 0, i.e. "hold the current joint
+    target" for the env's relative actions; use the Box's neutral value for absolute actions.
+
+    Randomness: one ``np_random.random(d)`` draw per reset when ``0 < probability < 1`` (the env's generator,
+    so ``reset(seed=s)`` reproduces the mask); none otherwise. ``probability=0`` or ``enabled=False`` is
+    exactly the identity.
+
+    Limitations: the delay is a whole number of control steps (the paper's 80 ms is one step); sub-step
+    timing jitter is a separate effect not modelled here.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = ActionDelay(gym.make("Pendulum-v1"), probability=1.0)
+        >>> _, info = env.reset(seed=0)
+        >>> info["action_delay_mask"]
+        array([ True])
+        >>> env.action(np.array([1.5], dtype=np.float32)), env.action(np.array([-1.0], dtype=np.float32))
+        (array([0.], dtype=float32), array([1.5], dtype=float32))
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, np.ndarray],
+        probability: float = 0.5,
+        delay_steps: int = 1,
+        fill: float | np.ndarray = 0.0,
+        *,
+        enabled: bool = True,
+    ):
+        """Wrap ``env``.
+
+        Args:
+            env: env with a ``spaces.Box`` action space.
+            probability: chance that an actuator is delayed in an episode (App. C.2: 0.5).
+            delay_steps: delay ``k`` in control steps, >= 1 (App. C.2: 1 step = 80 ms).
+            fill: what a delayed actuator receives before ``k`` actions have been seen: a number or an array
+                of the action's shape, inside the action Box (0 = hold, for relative actions).
+            enabled: ``False`` makes the wrapper exactly the identity.
+
+        Raises:
+            ValueError: on a non-Box action space, a probability outside [0, 1], ``delay_steps < 1`` or a
+                fill of the wrong shape or outside the action Box.
+        """
+        gym.utils.RecordConstructorArgs.__init__(
+            self, probability=probability, delay_steps=delay_steps, fill=fill, enabled=enabled
+        )
+        gym.ActionWrapper.__init__(self, env)
+        space = check_box_action_space(env, type(self).__name__)
+        self.probability = check_probability("probability", probability)
+        self.delay_steps = check_int("delay_steps", delay_steps, min_value=1)
+        self.enabled = check_bool("enabled", enabled)
+        try:
+            fill_arr = np.broadcast_to(np.asarray(fill, dtype=np.float64), space.shape)
+        except (TypeError, ValueError):
+            raise ValueError(f"fill must be a number or an array of shape {space.shape}, got {fill!r}") from None
+        if not (np.all(np.isfinite(fill_arr)) and np.all(fill_arr >= space.low) and np.all(fill_arr <= space.high)):
+            raise ValueError(f"fill must lie inside the action space {space}, got {fill!r}")
+        self.fill = fill_arr.astype(space.dtype)
+
+        #: Which actuators are delayed this episode (all False until the first reset).
+        self.delay_mask = np.zeros(space.shape, dtype=bool)
+        # Ring buffer of the last k actions; slot ``_head`` holds a(t - k).
+        self._buffer = np.empty((self.delay_steps, *space.shape), dtype=space.dtype)
+        self._buffer[...] = self.fill
+        self._head = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        """Reset the env, draw this episode's delay mask and empty the delay line (reported in info)."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        if not self.enabled or self.probability == 0.0:
+            self.delay_mask[...] = False
+        elif self.probability == 1.0:
+            self.delay_mask[...] = True
+        else:
+            self.delay_mask[...] = self.np_random.random(self.delay_mask.shape) < self.probability
+        self._buffer[...] = self.fill
+        self._head = 0
+        return obs, {**info, "action_delay_mask": self.delay_mask.copy()}
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        """Return the action with delayed actuators replaced by their value ``delay_steps`` steps ago."""
+        if not self.delay_mask.any():
+            return action
+        action = np.asarray(action, dtype=self.action_space.dtype)
+        slot = self._buffer[self._head]
+        out = np.where(self.delay_mask, slot, action)
+        slot[...] = action
+        self._head = (self._head + 1) % self.delay_steps
+        return out

@@ -1,0 +1,206 @@
+"""Fingertip-marker dropouts and occlusions: markers frozen at their last observed value (Dactyl App. C.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from gym_dactyl.constants import STATE_DIM, STATE_LAYOUT
+from wrappers._validation import (
+    check_bool,
+    check_dict_observation_space,
+    check_keys,
+    check_nonnegative,
+    check_positive,
+)
+
+__all__ = ["MarkerFreeze"]
+
+ObsDict = dict[str, np.ndarray]
+
+
+class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.RecordConstructorArgs):
+    """Freezes motion-capture markers (3-D points of one observation key) at their last observed value.
+
+    Dactyl App. C.2: "each fingertip marker is frozen at its last value with probability 0.2 per second, for
+    about 1 s" and "a fingertip marker is frozen while it is close to another marker or the object". Per
+    marker ``m`` (the key is reshaped to (n_markers, 3)) and step:
+
+    * Dropout: a marker not already dropped out starts a dropout with probability
+      ``1 − exp(−dropout_rate·Δt)`` (a Poisson process at ``dropout_rate`` per second); it then stays frozen
+      for ``max(1, round(dropout_duration / Δt))`` steps (13 steps = 1.04 s at Dactyl's 80 ms).
+    * Occlusion: frozen while its clean position is closer than ``marker_distance`` to another marker or
+      closer than ``object_distance`` to the object centre. Clean positions come from ``obs["state"]``
+      (``gym_dactyl.constants.STATE_LAYOUT``) when the env has it, else from the observed key and
+      ``obs[object_key]`` (object test skipped if the key is absent).
+    * A frozen marker outputs the wrapper's previous output for it, so placed OUTSIDE
+      :class:`wrappers.ObservationNoise` it holds the last *noisy* observation, as on the robot.
+
+    ``info["marker_frozen"]`` (bool, (n_markers,)) and ``self.frozen`` report the mask after every
+    ``reset``/``step``. Nothing is frozen at ``reset`` (there is no previous value). Randomness: one
+    ``np_random.random(n_markers)`` draw per step when ``dropout_rate > 0`` (the env's generator, so
+    ``reset(seed=s)`` reproduces it). ``enabled=False`` is exactly the identity and draws nothing.
+
+    The paper gives no occlusion distances: the defaults (2 cm between markers, 3.5 cm to the centre of
+    Dactyl's 5.5 cm block, i.e. on or just above a face) are this project's choice. Limitations: occlusion is a
+    distance test, not a line-of-sight test from the cameras; dropouts have a fixed length.
+
+    Example:
+        >>> import gymnasium as gym, gym_dactyl
+        >>> from wrappers.observation_noise import ObservationNoise
+        >>> env = MarkerFreeze(ObservationNoise(gym.make("Dactyl-v0", action_type="continuous")))
+        >>> obs, info = env.reset(seed=0)
+        >>> info["marker_frozen"].shape
+        (5,)
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[ObsDict, Any],
+        key: str = "fingertip_pos",
+        dropout_rate: float = 0.2,
+        dropout_duration: float = 1.0,
+        marker_distance: float = 0.02,
+        object_distance: float = 0.035,
+        *,
+        object_key: str = "object_pos",
+        use_state: bool | None = None,
+        dt: float | None = None,
+        enabled: bool = True,
+    ):
+        """Wrap ``env``.
+
+        Args:
+            env: env with a ``spaces.Dict`` observation space.
+            key: observation key of the markers, a Box of size ``3·n_markers`` (Dactyl: 5 fingertips × 3).
+            dropout_rate: dropouts per second per marker (App. C.2: 0.2).
+            dropout_duration: length of a dropout in seconds (App. C.2: "about 1 s").
+            marker_distance: occlusion distance between two markers in metres (0 disables).
+            object_distance: occlusion distance between a marker and the object centre in metres (0 disables).
+            object_key: observation key of the object position, used when no clean state is available.
+            use_state: take clean positions from ``obs["state"]`` (``True``), from the observation
+                (``False``), or ``None``: the state when ``key``/``object_key`` are Dactyl's and the space has a
+                ``"state"`` of ``STATE_DIM``.
+            dt: control step in seconds; ``None`` uses ``env.unwrapped.dt``.
+            enabled: ``False`` makes the wrapper exactly the identity.
+
+        Raises:
+            ValueError: on a non-Dict observation space, an unknown key, a key whose size is not a multiple
+                of 3, negative rates / durations / distances, ``use_state=True`` without a usable state, or no
+                ``dt`` available.
+        """
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            key=key,
+            dropout_rate=dropout_rate,
+            dropout_duration=dropout_duration,
+            marker_distance=marker_distance,
+            object_distance=object_distance,
+            object_key=object_key,
+            use_state=use_state,
+            dt=dt,
+            enabled=enabled,
+        )
+        gym.ObservationWrapper.__init__(self, env)
+        space = check_dict_observation_space(env, type(self).__name__)
+        check_keys("key", [key], space.spaces)
+        box = space[key]
+        if not isinstance(box, spaces.Box) or box.shape == () or int(np.prod(box.shape)) % 3:
+            raise ValueError(f"key {key!r} must be a Box of 3-D points (size a multiple of 3), got {box!r}")
+        self.key = key
+        self.n_markers = int(np.prod(box.shape)) // 3
+        self.dropout_rate = check_nonnegative("dropout_rate", dropout_rate)
+        self.dropout_duration = check_nonnegative("dropout_duration", dropout_duration)
+        self.marker_distance = check_nonnegative("marker_distance", marker_distance)
+        self.object_distance = check_nonnegative("object_distance", object_distance)
+        self.enabled = check_bool("enabled", enabled)
+        if dt is None:
+            dt = getattr(env.unwrapped, "dt", None)
+            if dt is None:
+                raise ValueError(
+                    "dt must be given (a control step in seconds > 0) when env.unwrapped has no dt, got None"
+                )
+        self.dt = check_positive("dt", dt)
+
+        state_usable = (
+            "state" in space.spaces
+            and space["state"].shape == (STATE_DIM,)
+            and key in STATE_LAYOUT
+            and STATE_LAYOUT[key].stop - STATE_LAYOUT[key].start == 3 * self.n_markers
+            and (object_key in STATE_LAYOUT or self.object_distance == 0.0)
+        )
+        if use_state is None:
+            use_state = state_usable
+        elif check_bool("use_state", use_state) and not state_usable:
+            raise ValueError(
+                f"use_state must be False or None for this env (no 'state' of shape ({STATE_DIM},) with "
+                f"{key!r} and {object_key!r} in STATE_LAYOUT), got True"
+            )
+        self.use_state = bool(use_state)
+        if not self.use_state and self.object_distance > 0.0 and object_key in space.spaces:
+            if space[object_key].shape != (3,):
+                raise ValueError(f"object_key {object_key!r} must be a (3,) position, got {space[object_key]!r}")
+        self.object_key = object_key
+
+        #: Per-step probability that a marker starts a dropout, and a dropout's length in steps.
+        self.dropout_probability = float(-np.expm1(-self.dropout_rate * self.dt))
+        self.dropout_steps = max(1, int(np.floor(self.dropout_duration / self.dt + 0.5)))
+        #: Which markers are frozen in the last observation returned.
+        self.frozen = np.zeros(self.n_markers, dtype=bool)
+        self._remaining = np.zeros(self.n_markers, dtype=np.int64)  # steps of dropout left per marker
+        self._last = np.zeros((self.n_markers, 3), dtype=box.dtype)
+        self._not_self = ~np.eye(self.n_markers, dtype=bool)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
+        """Reset the env; nothing is frozen in the first observation."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._remaining[...] = 0
+        self.frozen[...] = False
+        if self.enabled:
+            self._last[...] = np.reshape(obs[self.key], (self.n_markers, 3))
+        return obs, {**info, "marker_frozen": self.frozen.copy()}
+
+    def step(self, action: Any) -> tuple[ObsDict, Any, bool, bool, dict]:
+        """Step the env and freeze markers; ``info["marker_frozen"]`` is the mask used."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs = self.observation(obs)
+        return obs, reward, terminated, truncated, {**info, "marker_frozen": self.frozen.copy()}
+
+    def observation(self, observation: ObsDict) -> ObsDict:
+        """Return a new dict whose marker key holds frozen markers at their previous output value."""
+        if not self.enabled:
+            return observation
+        markers = np.reshape(observation[self.key], (self.n_markers, 3))
+        frozen = self.frozen
+        frozen[...] = False
+        if self.dropout_probability > 0.0:
+            np.subtract(self._remaining, 1, out=self._remaining, where=self._remaining > 0)
+            start = (self._remaining == 0) & (self.np_random.random(self.n_markers) < self.dropout_probability)
+            self._remaining[start] = self.dropout_steps
+            frozen |= self._remaining > 0
+        if self.marker_distance > 0.0 or self.object_distance > 0.0:
+            frozen |= self._occluded(observation, markers)
+        out = dict(observation)
+        new = np.where(frozen[:, None], self._last, markers)
+        self._last[...] = new
+        out[self.key] = new.reshape(np.shape(observation[self.key])).astype(self._last.dtype, copy=False)
+        return out
+
+    def _occluded(self, observation: ObsDict, markers: np.ndarray) -> np.ndarray:
+        if self.use_state:
+            state = np.asarray(observation["state"], dtype=np.float64)
+            clean = state[STATE_LAYOUT[self.key]].reshape(self.n_markers, 3)
+            obj = state[STATE_LAYOUT[self.object_key]] if self.object_key in STATE_LAYOUT else None
+        else:
+            clean = markers.astype(np.float64)
+            obj = observation.get(self.object_key)
+        occluded = np.zeros(self.n_markers, dtype=bool)
+        if self.marker_distance > 0.0 and self.n_markers > 1:
+            d2 = np.sum(np.square(clean[:, None, :] - clean[None, :, :]), axis=-1)
+            occluded |= np.any((d2 < self.marker_distance**2) & self._not_self, axis=1)
+        if self.object_distance > 0.0 and obj is not None:
+            occluded |= np.sum(np.square(clean - np.asarray(obj, dtype=np.float64)), axis=-1) < self.object_distance**2
+        return occluded

@@ -1,0 +1,263 @@
+"""Gaussian observation noise, correlated per episode + uncorrelated per step (Dactyl Table 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from gym_dactyl.constants import QUAT_KEYS
+from wrappers._validation import (
+    check_bool,
+    check_dict_observation_space,
+    check_keys,
+    check_mapping,
+    check_scale,
+    check_sigma,
+)
+
+__all__ = ["DACTYL_OBSERVATION_NOISE", "ObservationNoise"]
+
+#: Dactyl Table 7, Gaussian σ as (correlated, uncorrelated): metres for positions, radians for orientation.
+DACTYL_OBSERVATION_NOISE: dict[str, tuple[float, float]] = {
+    "fingertip_pos": (0.001, 0.002),  # 1 mm / 2 mm
+    "object_pos": (0.005, 0.001),  # 5 mm / 1 mm
+    "object_quat": (0.1, 0.1),  # 0.1 rad / 0.1 rad
+}
+
+#: Observation keys a noise wrapper must never touch: the critic's clean state (asymmetric actor-critic).
+PROTECTED_KEYS: tuple[str, ...] = ("state",)
+
+ObsDict = dict[str, np.ndarray]
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product ``a ⊗ b`` of (..., 4) MuJoCo (w, x, y, z) quaternions, vectorised ``mju_mulQuat``."""
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack(
+        (
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ),
+        axis=-1,
+    )
+
+
+def quat_conj(q: np.ndarray) -> np.ndarray:
+    """Conjugate (inverse for unit quaternions) of (..., 4) quaternions, vectorised ``mju_negQuat``."""
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def canonical_quat(q: np.ndarray) -> np.ndarray:
+    """Normalise (..., 4) quaternions to unit length with w >= 0 (the env's convention); zeros stay zero."""
+    norm = np.linalg.norm(q, axis=-1, keepdims=True)
+    sign = np.where(q[..., :1] < 0.0, -1.0, 1.0)
+    return q * (sign / np.where(norm > 0.0, norm, 1.0))
+
+
+def random_rotation(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
+    """``n`` rotations about uniform random axes by angles ~ N(0, sigma), as (n, 4) unit quaternions.
+
+    Vectorised ``mju_axisAngle2Quat``: q = (cos(θ/2), sin(θ/2)·axis).
+    """
+    axis = rng.standard_normal((n, 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    half = 0.5 * sigma * rng.standard_normal(n)
+    return np.concatenate((np.cos(half)[:, None], np.sin(half)[:, None] * axis), axis=-1)
+
+
+class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.RecordConstructorArgs):
+    """Adds Gaussian noise to policy observations: correlated per episode plus uncorrelated per step.
+
+    Dactyl Table 7 (defaults, ``DACTYL_OBSERVATION_NOISE``), σ as (correlated, uncorrelated):
+    fingertip positions 1 mm / 2 mm, object position 5 mm / 1 mm, object orientation 0.1 rad / 0.1 rad.
+
+    * Position-like keys get ``x + c + σ_u·ε_t`` with ``c ~ N(0, σ_c²)`` drawn at ``reset`` (one value per
+      coordinate, held for the episode) and ``ε_t ~ N(0, 1)`` drawn every step.
+    * Quaternion keys (``quat_keys``, MuJoCo (w, x, y, z)) are rotated, not added to:
+      ``q_noisy = R_u ⊗ R_c ⊗ q`` where each ``R`` turns about a uniform random axis by an angle ~ N(0, σ)
+      (``R_c`` per episode, ``R_u`` per step), renormalised with w >= 0.
+    * Linked quaternions keep derived observations consistent: with ``linked_quats={"relative_goal_quat":
+      "object_quat"}`` (the default when both keys exist), ``relative = goal ⊗ conj(object)`` becomes
+      ``relative ⊗ conj(R)``, i.e. exactly ``goal ⊗ conj(object_noisy)``.
+
+    Only the keys given are touched; the critic's clean ``"state"`` is never noised. All draws use
+    ``self.np_random`` (the env's generator), so ``reset(seed=s)`` reproduces the noise. With ``scale=0`` or
+    ``enabled=False`` the wrapper returns the env's observation object unchanged and draws nothing.
+
+    Limitations: noise is unbounded Gaussian, positions are only clipped to the (usually infinite) space
+    bounds; each quaternion key gets its own independent rotation except linked keys.
+
+    Example:
+        >>> import gymnasium as gym, gym_dactyl
+        >>> env = ObservationNoise(gym.make("Dactyl-v0", action_type="continuous"))
+        >>> obs, info = env.reset(seed=0)
+        >>> sorted(env.sigmas)
+        ['fingertip_pos', 'object_pos', 'object_quat']
+        >>> ablated = ObservationNoise(gym.make("Dactyl-v0", action_type="continuous"), scale=0.0)  # identity
+
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[ObsDict, Any],
+        sigmas: Mapping[str, tuple[float, float]] | None = None,
+        *,
+        quat_keys: Iterable[str] = QUAT_KEYS,
+        linked_quats: Mapping[str, str] | None = None,
+        scale: float = 1.0,
+        enabled: bool = True,
+    ):
+        """Wrap ``env``.
+
+        Args:
+            env: env with a ``spaces.Dict`` observation space.
+            sigmas: observation key -> (correlated σ, uncorrelated σ), in the key's units (radians for
+                quaternion keys). ``None`` uses ``DACTYL_OBSERVATION_NOISE`` (Dactyl Table 7).
+            quat_keys: which keys are quaternions (rotation noise); their last dimension must be 4.
+            linked_quats: derived quaternion key -> source quaternion key; the derived key is right-multiplied
+                by the conjugate of the source's noise rotation. ``None``: ``{"relative_goal_quat":
+                "object_quat"}`` when both keys exist and ``object_quat`` is noised, else none.
+            scale: multiplies every σ (ablations); 0 is exactly the identity.
+            enabled: ``False`` makes the wrapper exactly the identity.
+
+        Raises:
+            ValueError: on a non-Dict observation space, an unknown or protected key, a negative σ, a
+                quaternion key whose last dimension is not 4, or an inconsistent link.
+
+        """
+        gym.utils.RecordConstructorArgs.__init__(
+            self, sigmas=sigmas, quat_keys=quat_keys, linked_quats=linked_quats, scale=scale, enabled=enabled
+        )
+        gym.ObservationWrapper.__init__(self, env)
+
+        space = check_dict_observation_space(env, type(self).__name__)
+        self.scale = check_scale("scale", scale)
+        self.enabled = check_bool("enabled", enabled)
+
+        raw = DACTYL_OBSERVATION_NOISE if sigmas is None else check_mapping("sigmas", sigmas)
+        check_keys("sigmas", raw, space.spaces)
+        _check_not_protected("sigmas", raw)
+        quat_keys = tuple(quat_keys)
+
+        self.sigmas: dict[str, tuple[float, float]] = {}
+        for key, pair in raw.items():
+            name = f"sigmas[{key!r}]"
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable) or len(tuple(pair)) != 2:
+                raise ValueError(f"{name} must be a (correlated σ, uncorrelated σ) pair, got {pair!r}")
+            corr, uncorr = tuple(pair)
+            box = space[key]
+            if not isinstance(box, spaces.Box):
+                raise ValueError(f"observation_space[{key!r}] must be a Box for {name}, got {box!r}")
+            if key in quat_keys and box.shape[-1:] != (4,):
+                raise ValueError(f"{name}: quaternion key must have last dimension 4, got shape {box.shape}")
+            self.sigmas[key] = (check_sigma(f"{name}[0]", corr), check_sigma(f"{name}[1]", uncorr))
+        self.quat_keys: tuple[str, ...] = tuple(k for k in self.sigmas if k in quat_keys)
+
+        if linked_quats is None:
+            linked_quats = (
+                {"relative_goal_quat": "object_quat"}
+                if "relative_goal_quat" in space.spaces
+                and "object_quat" in self.quat_keys
+                and "relative_goal_quat" not in self.sigmas
+                else {}
+            )
+        else:
+            linked_quats = dict(check_mapping("linked_quats", linked_quats))
+            check_keys("linked_quats", linked_quats, space.spaces)
+            _check_not_protected("linked_quats", linked_quats)
+        for derived, source in linked_quats.items():
+            name = f"linked_quats[{derived!r}]"
+            if source not in self.quat_keys:
+                raise ValueError(f"{name} must name a noised quaternion key {list(self.quat_keys)}, got {source!r}")
+            if derived in self.sigmas:
+                raise ValueError(f"{name}: {derived!r} must not also have its own noise in sigmas")
+            if space[derived].shape != space[source].shape:
+                raise ValueError(
+                    f"{name}: shape {space[derived].shape} must equal the shape of {source!r}, {space[source].shape}"
+                )
+        self.linked_quats: dict[str, str] = dict(linked_quats)
+
+        # Per-key state, preallocated: correlated offsets (positions) or rotations (quaternions), scratch.
+        self._shapes = {k: space[k].shape for k in self.sigmas}
+        self._dtypes = {k: space[k].dtype for k in self.sigmas}
+        self._dtypes.update({k: space[k].dtype for k in self.linked_quats})
+        self._bounds = {k: (space[k].low, space[k].high) for k in self.sigmas if k not in self.quat_keys}
+        self._n_quats = {k: int(np.prod(self._shapes[k][:-1], dtype=int)) for k in self.quat_keys}
+        self.correlated_offset: dict[str, np.ndarray] = {
+            k: np.zeros(self._shapes[k]) for k in self.sigmas if k not in self.quat_keys
+        }
+        self.correlated_rotation: dict[str, np.ndarray] = {
+            k: np.tile([1.0, 0.0, 0.0, 0.0], (self._n_quats[k], 1)) for k in self.quat_keys
+        }
+        self._scratch = {k: np.empty(self._shapes[k]) for k in self.correlated_offset}
+
+    @property
+    def active(self) -> bool:
+        """Whether the wrapper changes anything (enabled, non-zero scale and some non-zero σ)."""
+        return self.enabled and self.scale > 0.0 and any(c > 0.0 or u > 0.0 for c, u in self.sigmas.values())
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
+        """Reset the env, then draw this episode's correlated noise from the (re)seeded generator."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        if self.active:
+            rng = self.np_random
+            for key, (corr, _) in self.sigmas.items():
+                sigma = corr * self.scale
+                if sigma <= 0.0:
+                    continue
+                if key in self.quat_keys:
+                    self.correlated_rotation[key] = random_rotation(rng, self._n_quats[key], sigma)
+                else:
+                    rng.standard_normal(out=self.correlated_offset[key])
+                    self.correlated_offset[key] *= sigma
+        return self.observation(obs), info
+
+    def observation(self, observation: ObsDict) -> ObsDict:
+        """Return a new dict with noisy copies of the noised keys (the env's arrays are not modified)."""
+        if not self.active:
+            return observation
+        rng = self.np_random
+        out = dict(observation)
+        for key, (corr, uncorr) in self.sigmas.items():
+            sigma_u = uncorr * self.scale
+            if key in self.quat_keys:
+                rotation = self.correlated_rotation[key]
+                if sigma_u > 0.0:
+                    rotation = quat_mul(random_rotation(rng, self._n_quats[key], sigma_u), rotation)
+                elif corr <= 0.0:
+                    continue
+                q = np.asarray(observation[key], dtype=np.float64).reshape(-1, 4)
+                out[key] = self._as_quat_obs(key, quat_mul(rotation, q))
+                for derived, source in self.linked_quats.items():
+                    if source == key:
+                        rel = np.asarray(observation[derived], dtype=np.float64).reshape(-1, 4)
+                        out[derived] = self._as_quat_obs(derived, quat_mul(rel, quat_conj(rotation)))
+            else:
+                if corr <= 0.0 and sigma_u <= 0.0:
+                    continue
+                noise = self._scratch[key]
+                if sigma_u > 0.0:
+                    rng.standard_normal(out=noise)
+                    noise *= sigma_u
+                    noise += self.correlated_offset[key]
+                else:
+                    noise[...] = self.correlated_offset[key]
+                low, high = self._bounds[key]
+                out[key] = np.clip(observation[key] + noise, low, high).astype(self._dtypes[key], copy=False)
+        return out
+
+    def _as_quat_obs(self, key: str, q: np.ndarray) -> np.ndarray:
+        return canonical_quat(q).reshape(self.observation_space[key].shape).astype(self._dtypes[key], copy=False)
+
+
+def _check_not_protected(name: str, keys: Iterable[str]) -> None:
+    bad = [k for k in keys if k in PROTECTED_KEYS]
+    if bad:
+        raise ValueError(f"{name} must not contain the clean critic keys {list(PROTECTED_KEYS)}, got {bad}")
