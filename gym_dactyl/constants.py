@@ -92,7 +92,8 @@ CRITIC_KEYS: tuple[str, ...] = ("state",)
 QUAT_KEYS: tuple[str, ...] = ("object_quat", "relative_goal_quat")
 
 # Layout of the clean full-state vector ``obs["state"]`` for the critic (Dactyl Table 2).
-# Quaternions are MuJoCo order (w, x, y, z) with w >= 0; velocities in the world frame.
+# Quaternions are MuJoCo order (w, x, y, z) with w >= 0. object_linvel is in the world frame and
+# object_angvel in the block's own frame (MuJoCo's free-joint convention).
 STATE_LAYOUT: dict[str, slice] = {}
 _offset = 0
 for _name, _dim in (

@@ -171,8 +171,9 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         act_ids = [m.actuator(n).id for n in C.ACTUATOR_NAMES]
         if act_ids != list(range(m.nu)):
             raise RuntimeError("unexpected actuator order in the Shadow Hand model")
-        # The joint each actuator drives, and for the coupled pairs the distal joint added to it.
-        self._act_qpos = np.array([m.jnt_qposadr[m.actuator_trnid[a, 0]] for a in act_ids])
+        # The joint each actuator drives ("robot0:A_X" drives "robot0:X"); for the coupled pairs the
+        # actuator drives the tendon J1 + J0, so the distal joint is added to J1's angle.
+        self._act_qpos = np.array([m.jnt_qposadr[m.joint(n.replace(":A_", ":")).id] for n in C.ACTUATOR_NAMES])
         self._coupled_act = np.array([m.actuator(a).id for a, _, _ in C.COUPLED_PAIRS])
         self._coupled_qpos = np.array([m.jnt_qposadr[m.joint(j0).id] for _, _, j0 in C.COUPLED_PAIRS])
         self._ctrl_low = m.actuator_ctrlrange[:, 0].copy()

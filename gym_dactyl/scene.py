@@ -15,6 +15,7 @@ import numpy as np
 
 from gym_dactyl.constants import (
     CAMERA_NAMES,
+    COUPLED_PAIRS,
     FINGERTIP_SITES,
     OBJECT_BODY,
     OBJECT_GEOM,
@@ -148,6 +149,19 @@ def build_spec(object_half_size: float = 0.025) -> mujoco.MjSpec:
     for body in spec.bodies:
         if body.name.startswith("robot0:"):
             body.gravcomp = 1.0
+
+    # Coupled distal pairs (Dactyl §1): the J1 actuator drives the pair's sum J1 + J0. The
+    # gymnasium-robotics MJCF attaches it to J1 alone, so a target that means "J1 + J0" (as its own
+    # relative-control code computes) makes the finger curl under a zero action. A fixed tendon
+    # summing both joints gives the actuator the pair's sum as its length, as in OpenAI's model.
+    for act_name, j1, j0 in COUPLED_PAIRS:
+        tendon = spec.add_tendon(name=act_name.replace(":A_", ":T_") + "sum")
+        tendon.wrap_joint(j1, 1.0)
+        tendon.wrap_joint(j0, 1.0)
+        act = spec.actuator(act_name)
+        act.trntype = mujoco.mjtTrn.mjTRN_TENDON
+        act.target = tendon.name
+        act.ctrlrange = [0.0, 2 * 1.571]
 
     # Fingertip marker sites already exist in the hand model (robot0:S_*tip); make them visible
     # in geom-group 3 only, so vision cameras (which hide group 3) do not see them.

@@ -61,6 +61,17 @@ def test_hand_is_stable_at_8ms(env):
     assert np.abs(u.data.qvel).max() < 5.0
 
 
+def test_zero_action_holds_the_fingers(env):
+    """Coupled pairs are driven as J1 + J0: a zero relative action must not curl the fingers."""
+    obs, _ = env.reset(seed=3)
+    layout = C.STATE_LAYOUT["joint_pos"]
+    start = obs["state"][layout]
+    for _ in range(50):
+        obs, *_ = env.step(hold(env))
+    fingers = slice(2, None)  # all but the two wrist joints, which the block's weight may tilt
+    np.testing.assert_allclose(obs["state"][layout][fingers], start[fingers], atol=0.05)
+
+
 def test_relative_goal_quat_is_goal_times_inverse_object(env):
     obs, _ = env.reset(seed=4)
     goal = env.unwrapped.goal_quat
