@@ -120,6 +120,7 @@ class FakeBoxEnv(gym.Env):
 
     def __init__(self, low: Any = -1.0, high: Any = 1.0, shape: tuple[int, ...] = (3,)):
         self.observation_space = spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        low, high = (np.broadcast_to(np.asarray(b, np.float32), shape).copy() for b in (low, high))
         self.action_space = spaces.Box(low, high, shape, np.float32)
         self.actions: list[np.ndarray] = []
 
@@ -204,3 +205,13 @@ def dactyl_make() -> Callable[..., gym.Env]:
     if not dactyl_env_available():
         pytest.skip("gym_dactyl's Dactyl-v0 is not available yet")
     return make_dactyl
+
+
+@pytest.fixture
+def dactyl_fake() -> FakeDactylEnv:
+    return FakeDactylEnv()
+
+
+@pytest.fixture
+def box_fake() -> FakeBoxEnv:
+    return FakeBoxEnv()
