@@ -34,19 +34,14 @@ PROTECTED_KEYS: tuple[str, ...] = ("state",)
 ObsDict = dict[str, np.ndarray]
 
 
+# Hamilton product as a matrix: a ⊗ b = L(a) @ b with L(a)[i, j] = _MUL_SIGN[i, j] * a[_MUL_INDEX[i, j]].
+_MUL_INDEX = np.array([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]])
+_MUL_SIGN = np.array([[1.0, -1.0, -1.0, -1.0], [1.0, 1.0, -1.0, 1.0], [1.0, 1.0, 1.0, -1.0], [1.0, -1.0, 1.0, 1.0]])
+
+
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product ``a ⊗ b`` of (..., 4) MuJoCo (w, x, y, z) quaternions, vectorised ``mju_mulQuat``."""
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        (
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ),
-        axis=-1,
-    )
+    return np.matmul(a[..., _MUL_INDEX] * _MUL_SIGN, b[..., None])[..., 0]
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
@@ -56,9 +51,8 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
 
 def canonical_quat(q: np.ndarray) -> np.ndarray:
     """Normalise (..., 4) quaternions to unit length with w >= 0 (the env's convention); zeros stay zero."""
-    norm = np.linalg.norm(q, axis=-1, keepdims=True)
-    sign = np.where(q[..., :1] < 0.0, -1.0, 1.0)
-    return q * (sign / np.where(norm > 0.0, norm, 1.0))
+    norm = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
+    return q * (np.copysign(1.0, q[..., :1]) / np.maximum(norm, 1e-300))
 
 
 def random_rotation(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
