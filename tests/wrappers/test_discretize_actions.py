@@ -155,3 +155,17 @@ def test_real_env_full_stack_check_env_and_seeding(dactyl_make, fx):
     b = fx.rollout(full_stack(dactyl_make()), 3, 3, acts)
     for x, y in zip(a, b, strict=True):
         fx.assert_obs_equal(x, y)
+
+
+def test_real_env_stack_rebuilds_from_its_spec(dactyl_make, fx):
+    """RecordConstructorArgs: gym.make(env.spec) rebuilds the whole stack with the same arguments."""
+    env = full_stack(dactyl_make())
+    assert [w.name for w in env.spec.additional_wrappers][-3:] == [
+        "ObservationNoise",
+        "MarkerFreeze",
+        "DiscretizeActions",
+    ]
+    rebuilt = gym.make(env.spec)
+    acts = [np.full(20, 2)] * 2
+    for x, y in zip(fx.rollout(env, 9, 2, acts), fx.rollout(rebuilt, 9, 2, acts), strict=True):
+        fx.assert_obs_equal(x, y)
