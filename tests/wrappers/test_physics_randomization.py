@@ -337,3 +337,20 @@ def test_dactyl_env(dactyl_make) -> None:
         env.step(env.action_space.sample())
     env.close()
     assert_snapshot_equal(model_snapshot(m), nominal)
+
+
+class Spy(gym.Wrapper):
+    """Records the body masses the env sees while it resets."""
+
+    def reset(self, **kwargs: Any):
+        self.seen = self.env.unwrapped.model.body_mass.copy()
+        return self.env.reset(**kwargs)
+
+
+def test_model_written_before_env_reset() -> None:
+    spy = Spy(ToyMujocoEnv())
+    env = PhysicsRandomization(spy, object_geoms="object")
+    env.reset(seed=0)
+    np.testing.assert_array_equal(spy.seen, env.unwrapped.model.body_mass)
+    assert not np.array_equal(spy.seen, env._nominal["body_mass"])
+    env.close()
