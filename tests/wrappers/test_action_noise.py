@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from wrappers.action_noise import ActionNoise
 
-FAST = settings(max_examples=15, deadline=None)
+FAST = settings(max_examples=15, deadline=None, derandomize=True)  # same examples every run
 
 
 def test_defaults_are_dactyl_table_8(box_fake):
@@ -45,12 +45,14 @@ def test_zero_magnitude_is_exact_identity(fx, kwargs):
 
 @FAST
 @given(
-    action=hnp.arrays(np.float32, 3, elements=st.floats(-1, 1, width=32)),
+    fraction=hnp.arrays(np.float64, 3, elements=st.floats(0, 1)),
     scale=st.floats(0.0, 20.0),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_output_in_box_with_dtype_and_spaces_unchanged(fx, action, scale, seed):
+def test_output_in_box_with_dtype_and_spaces_unchanged(fx, fraction, scale, seed):
     inner = fx.FakeBoxEnv(low=[-1.0, 0.0, -3.0], high=[1.0, 0.5, 3.0])
+    low, high = inner.action_space.low, inner.action_space.high
+    action = np.clip(low + fraction * (high - low), low, high).astype(np.float32)  # any action inside the Box
     env = ActionNoise(inner, scale=scale)
     assert env.action_space == inner.action_space and env.observation_space == inner.observation_space
     env.reset(seed=seed)
