@@ -1,0 +1,220 @@
+"""Train a Dreamer agent on a Gymnasium env, with atomic checkpoints, resume, CSV logs and a learning curve.
+
+    python examples/train_dreamer.py --env Pendulum-v1 --preset small --total-timesteps 20000 \
+        --logdir runs/pendulum
+
+Outputs in ``--logdir``: ``checkpoint.pt`` (+ ``checkpoint.pt.replay.npz``), ``episodes.csv`` (training
+episodes), ``eval.csv`` (deterministic evaluation), ``learning_curve.png`` and TensorBoard events in ``tb/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from world_models import Dreamer, DreamerConfig
+
+try:  # registers Dactyl-v0 when the environment package is available
+    import gym_dactyl  # noqa: F401
+except ImportError:
+    pass
+
+
+@dataclass
+class Args:
+    env: str = "Pendulum-v1"
+    """Gymnasium environment id (e.g. Pendulum-v1, CartPole-v1, Dactyl-v0)."""
+    preset: str = "small"
+    """DreamerConfig size preset: tiny, small or S."""
+    total_timesteps: int = 20_000
+    """Environment steps in total (a resumed run continues up to this count)."""
+    seed: int = 0
+    """Seed of torch, replay sampling and the environment."""
+    logdir: str = "runs/dreamer"
+    """Directory for checkpoints, CSV logs, TensorBoard events and the learning curve."""
+    resume: bool = False
+    """Continue from <logdir>/checkpoint.pt (weights, optimisers, counters, replay)."""
+    max_minutes: float = 0.0
+    """Stop (and checkpoint) after this much wall-clock time; 0 means no limit."""
+    checkpoint_every: int = 5_000
+    """Write an atomic checkpoint every this many env steps."""
+    eval_every: int = 2_000
+    """Evaluate the deterministic policy every this many env steps (0 disables)."""
+    eval_episodes: int = 3
+    """Episodes per evaluation."""
+    threads: int = 1
+    """torch intra-op threads."""
+    train_ratio: float = 0.0
+    """Override the preset's train ratio (replayed steps per env step); 0 keeps the preset's."""
+    progress_bar: bool = True
+    """Show a tqdm progress bar."""
+
+
+def parse_args() -> Args:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for field in dataclasses.fields(Args):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(field.type)]
+            parser.add_argument(flag, type=kind, default=field.default)
+    return Args(**vars(parser.parse_args()))
+
+
+def evaluate(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> float:
+    returns = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        state, done, total = None, False, 0.0
+        while not done:
+            action, state = agent.predict(obs, state=state, deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+class TrainingMonitor:
+    """Callback: CSV logs, periodic evaluation and checkpoints, wall-clock limit."""
+
+    def __init__(self, args: Args, logdir: Path, eval_env: gym.Env, t0: float) -> None:
+        self.args, self.logdir, self.eval_env, self.t0 = args, logdir, eval_env, t0
+        self.model: Dreamer | None = None
+        self.episodes_seen = 0
+
+    def init_callback(self, model: Dreamer) -> None:
+        self.model = model
+        self.episodes_seen = len(model.episode_log)
+
+    def on_step(self) -> bool:
+        agent = self.model
+        assert agent is not None
+        step = agent.num_timesteps
+        elapsed = time.time() - self.t0
+        for t, ret, length in agent.episode_log[self.episodes_seen :]:
+            _append_csv(
+                self.logdir / "episodes.csv",
+                ["timesteps", "return", "length", "wall_s", "updates"],
+                [t, f"{ret:.3f}", length, f"{elapsed:.1f}", agent.num_updates],
+            )
+        self.episodes_seen = len(agent.episode_log)
+        if self.args.eval_every and step % self.args.eval_every == 0:
+            score = evaluate(agent, self.eval_env, self.args.eval_episodes, seed=10_000)
+            _append_csv(
+                self.logdir / "eval.csv",
+                ["timesteps", "mean_return", "wall_s", "updates"],
+                [step, f"{score:.3f}", f"{elapsed:.1f}", agent.num_updates],
+            )
+            print(
+                f"[eval] step {step} updates {agent.num_updates} wall {elapsed:.0f}s mean return {score:.1f}",
+                flush=True,
+            )
+        if step % self.args.checkpoint_every == 0:
+            agent.save(self.logdir / "checkpoint.pt", include_replay=True)
+        if self.args.max_minutes and elapsed > 60 * self.args.max_minutes:
+            print(
+                f"[stop] wall-clock limit of {self.args.max_minutes} min reached at step {step}", flush=True
+            )
+            return False
+        return True
+
+
+def _append_csv(path: Path, header: list[str], row: list[object]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(header)
+        writer.writerow(row)
+
+
+def plot_curve(logdir: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, ycol, label in (
+        ("episodes.csv", "return", "training episode (stochastic)"),
+        ("eval.csv", "mean_return", "evaluation (deterministic)"),
+    ):
+        path = logdir / name
+        if path.exists():
+            with open(path) as f:
+                rows = list(csv.DictReader(f))
+            if rows:
+                ax.plot(
+                    [int(r["timesteps"]) for r in rows],
+                    [float(r[ycol]) for r in rows],
+                    marker="o" if name == "eval.csv" else None,
+                    ms=3,
+                    label=label,
+                )
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = logdir / "learning_curve.tmp.png"
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(logdir / "learning_curve.png")
+    plt.close(fig)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    logdir = Path(args.logdir)
+    logdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    env = gym.make(args.env)
+    eval_env = gym.make(args.env)
+    checkpoint = logdir / "checkpoint.pt"
+    if args.resume and checkpoint.exists():
+        agent = Dreamer.load(checkpoint, env=env, tensorboard_log=str(logdir / "tb"))
+        print(f"resumed from {checkpoint} at step {agent.num_timesteps} ({len(agent.replay)} replayed steps)")
+    else:
+        if args.resume:
+            print(f"no checkpoint at {checkpoint}; starting fresh")
+        overrides = {"train_ratio": args.train_ratio} if args.train_ratio else {}
+        config = DreamerConfig.from_preset(args.preset, **overrides)
+        agent = Dreamer(env, config=config, seed=args.seed, tensorboard_log=str(logdir / "tb"))
+    print(f"env {args.env} preset {args.preset} config {agent.config}")
+    remaining = max(0, args.total_timesteps - agent.num_timesteps)
+    monitor = TrainingMonitor(args, logdir, eval_env, t0)
+    agent.learn(
+        remaining,
+        callback=monitor,
+        progress_bar=args.progress_bar,
+        reset_num_timesteps=agent.num_timesteps == 0,
+    )
+    agent.save(checkpoint, include_replay=True)
+    final = evaluate(agent, eval_env, 10, seed=20_000)
+    _append_csv(
+        logdir / "final.csv",
+        ["timesteps", "updates", "wall_s", "eval_10_episodes_mean_return"],
+        [agent.num_timesteps, agent.num_updates, f"{time.time() - t0:.1f}", f"{final:.3f}"],
+    )
+    plot_curve(logdir, f"Dreamer ({args.preset}) on {args.env}")
+    print(
+        f"done: {agent.num_timesteps} env steps, {agent.num_updates} updates, {time.time() - t0:.0f}s wall, "
+        f"final deterministic return over 10 episodes {final:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,507 @@
+"""The Dreamer agent with a stable-baselines3-like API: ``learn``, ``predict``, ``save``, ``load``."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from world_models.behavior import Behavior
+from world_models.callbacks import CallbackAdapter
+from world_models.config import DreamerConfig
+from world_models.replay import ReplayBuffer
+from world_models.spaces import ActionSpec, ObsSpec, describe_spaces
+from world_models.world_model import WorldModel
+
+__all__ = ["Dreamer", "RecurrentState"]
+
+FORMAT = "world_models.Dreamer/1"
+RecurrentState = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""``(deter, stoch, prev_action)`` per environment, returned and accepted by :meth:`Dreamer.predict`."""
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _replay_path(path: Path) -> Path:
+    return path.with_name(path.name + ".replay.npz")
+
+
+class Dreamer:
+    """DreamerV3-style agent for one Gymnasium environment.
+
+    Observations: Box or Dict of Boxes (uint8 (H, W, C) entries are images). Actions: Box, Discrete or
+    MultiDiscrete.
+
+    Args:
+        env: A ``gymnasium.Env`` (single, not vectorised); ``None`` only via :meth:`load` (predict-only).
+        config: A :class:`DreamerConfig`, a preset name ("tiny", "small", "S"), or ``None`` for "small".
+        seed: Seeds torch, the replay sampler, the env's first reset and its action space.
+        device: "auto" (CUDA when available), "cpu", "cuda", ...
+        tensorboard_log: Directory for TensorBoard event files (every loss term), or ``None``.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> agent = Dreamer(gym.make("Pendulum-v1"), config="tiny", seed=0)
+        >>> _ = agent.learn(200, progress_bar=False)
+        >>> action, state = agent.predict(agent.env.reset(seed=0)[0])
+    """
+
+    def __init__(
+        self,
+        env: gym.Env | None,
+        config: DreamerConfig | str | None = None,
+        seed: int | None = None,
+        device: str | torch.device = "auto",
+        tensorboard_log: str | None = None,
+        _spaces: dict[str, Any] | None = None,
+    ) -> None:
+        if config is None:
+            config = DreamerConfig()
+        elif isinstance(config, str):
+            config = DreamerConfig.from_preset(config)
+        elif not isinstance(config, DreamerConfig):
+            raise ValueError(f"config={config!r} is invalid: expected a DreamerConfig, a preset name or None")
+        self.config = config
+        if config.torch_threads is not None:
+            torch.set_num_threads(config.torch_threads)
+        if env is not None and (hasattr(env, "num_envs") or not isinstance(env, gym.Env)):
+            raise ValueError(
+                f"Dreamer needs a single gymnasium.Env, got {type(env).__name__} "
+                "(vectorised environments are not supported)"
+            )
+        self.env = env
+        if env is not None:
+            self.obs_spec = ObsSpec.from_space(env.observation_space)
+            self.action_spec = ActionSpec.from_space(env.action_space)
+            self.spaces = describe_spaces(env.observation_space, env.action_space)
+        elif _spaces is not None:
+            self.spaces = _spaces
+            self.obs_spec = ObsSpec(
+                vectors=dict(_spaces["obs_vectors"]),
+                images={k: tuple(v) for k, v in _spaces["obs_images"].items()},
+                is_dict=_spaces["obs_is_dict"],
+                ndims=dict(_spaces["obs_ndims"]),
+            )
+            self.action_spec = _action_spec_from_description(_spaces)
+        else:
+            raise ValueError("Dreamer needs an env (or use Dreamer.load(path) for a predict-only agent)")
+        self.action_space = _action_space(self.action_spec)
+        self.seed = seed
+        self.device = _resolve_device(device)
+        self.tensorboard_log = tensorboard_log
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.world_model = WorldModel(self.obs_spec, self.action_spec.dim, config).to(self.device)
+        self.behavior = Behavior(self.world_model.rssm.feat_dim, self.action_spec, config).to(self.device)
+        self.model_opt = torch.optim.Adam(
+            self.world_model.parameters(), lr=config.model_lr, eps=config.model_eps
+        )
+        self.actor_opt = torch.optim.Adam(
+            self.behavior.actor.parameters(), lr=config.actor_lr, eps=config.ac_eps
+        )
+        self.critic_opt = torch.optim.Adam(
+            self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.ac_eps
+        )
+        self.replay = ReplayBuffer(self.obs_spec, self.action_spec.dim, config.replay_capacity)
+        self.num_timesteps = 0
+        self.num_updates = 0
+        self.update_credit = 0.0
+        self.episode_log: list[tuple[int, float, int]] = []
+        self.ep_info_buffer: deque[dict[str, float]] = deque(maxlen=100)
+        self.logger = None
+        self._writer: Any = None
+        self._last_obs: dict[str, np.ndarray] | None = None
+        self._train_fn = self._train_step
+        if config.compile:
+            self._train_fn = torch.compile(self._train_step)
+
+    # ------------------------------------------------------------------ acting
+    def get_env(self) -> gym.Env | None:
+        """The training environment (SB3 callback compatibility)."""
+        return self.env
+
+    def initial_state(self, n_envs: int = 1) -> RecurrentState:
+        """Zero recurrent state for ``n_envs`` environments."""
+        cfg = self.config
+        return (
+            np.zeros((n_envs, cfg.deter), np.float32),
+            np.zeros((n_envs, cfg.stoch * cfg.classes), np.float32),
+            np.zeros((n_envs, self.action_spec.dim), np.float32),
+        )
+
+    def _to_torch(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.as_tensor(v, device=self.device) for k, v in obs.items()}
+
+    @torch.no_grad()
+    def _act(
+        self, obs: dict[str, np.ndarray], state: RecurrentState, is_first: np.ndarray, deterministic: bool
+    ) -> tuple[np.ndarray, RecurrentState]:
+        wm = self.world_model
+        embed = wm.encoder(self._to_torch(obs))
+        latent = {
+            "deter": torch.as_tensor(state[0], device=self.device),
+            "stoch": torch.as_tensor(state[1], device=self.device),
+        }
+        prev = torch.as_tensor(state[2], device=self.device)
+        first = torch.as_tensor(is_first, device=self.device)
+        latent = wm.rssm.obs_step(latent, prev, embed, first, sample=not deterministic)
+        dist = self.behavior.actor(wm.rssm.feat(latent))
+        action = dist.mode if deterministic else dist.sample()
+        action = action.detach()
+        new_state = (
+            latent["deter"].cpu().numpy(),
+            latent["stoch"].detach().cpu().numpy(),
+            action.cpu().numpy(),
+        )
+        return action.cpu().numpy(), new_state
+
+    def predict(
+        self,
+        observation: Any,
+        state: RecurrentState | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[Any, RecurrentState]:
+        """Action for an observation, carrying the recurrent latent like sb3-contrib's RecurrentPPO.
+
+        Args:
+            observation: One env observation, or a batch with a leading env dimension.
+            state: Previous recurrent state (``None``: start of an episode).
+            episode_start: Bool per env; True resets that env's latent (default: ``state is None``).
+            deterministic: Use the actor's mode and the posterior's mode.
+
+        Returns:
+            ``(action, state)``; the action is batched exactly when the observation is.
+        """
+        batched = self.obs_spec.is_batched(observation)
+        obs = self.obs_spec.to_dict(observation, batched)
+        n = len(next(iter(obs.values())))
+        if state is None:
+            state = self.initial_state(n)
+            episode_start = np.ones(n, bool) if episode_start is None else episode_start
+        starts = np.zeros(n, bool) if episode_start is None else np.asarray(episode_start, bool).reshape(n)
+        model_action, state = self._act(obs, state, starts, deterministic)
+        actions = [self.action_spec.to_env(a) for a in model_action]
+        return (np.stack(actions) if batched else actions[0]), state
+
+    # ---------------------------------------------------------------- training
+    def _batch_to_torch(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
+
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        wm, beh = self.world_model, self.behavior
+        model_loss, metrics, post = wm.loss(batch)
+        self.model_opt.zero_grad(set_to_none=True)
+        model_loss.backward()
+        metrics["model_grad_norm"] = torch.nn.utils.clip_grad_norm_(wm.parameters(), cfg.model_clip)
+        self.model_opt.step()
+
+        start = {k: v.detach() for k, v in post.items()}
+        start_cont = 1.0 - batch["is_terminal"].float()
+        actor_loss, actor_metrics, traj = beh.actor_loss(wm, start, start_cont)
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        actor_metrics["actor_grad_norm"] = torch.nn.utils.clip_grad_norm_(beh.actor.parameters(), cfg.ac_clip)
+        self.actor_opt.step()
+
+        critic_loss, critic_metrics = beh.critic_loss(traj)
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        critic_metrics["critic_grad_norm"] = torch.nn.utils.clip_grad_norm_(
+            beh.critic.parameters(), cfg.ac_clip
+        )
+        self.critic_opt.step()
+        beh.update_slow_critic()
+        return {
+            **{f"world_model/{k}": v for k, v in metrics.items()},
+            **{f"behavior/{k}": v for k, v in actor_metrics.items()},
+            **{f"behavior/{k}": v for k, v in critic_metrics.items()},
+        }
+
+    def train(self, gradient_steps: int = 1) -> dict[str, float]:
+        """Run ``gradient_steps`` updates on replayed sequences; returns the last update's metrics."""
+        cfg = self.config
+        metrics: dict[str, torch.Tensor] = {}
+        for _ in range(gradient_steps):
+            batch = self._batch_to_torch(self.replay.sample(cfg.batch_size, cfg.seq_len, self.rng))
+            metrics = self._train_fn(batch)
+            self.num_updates += 1
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _reset_env(self, first: bool) -> dict[str, np.ndarray]:
+        assert self.env is not None
+        obs, _ = self.env.reset(seed=self.seed if first and self.seed is not None else None)
+        return self.obs_spec.to_dict(obs, batched=False)
+
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: Any = None,
+        progress_bar: bool = True,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "Dreamer",
+    ) -> Dreamer:
+        """Collect experience and train (``train_ratio`` replayed steps per env step).
+
+        Args:
+            total_timesteps: Environment steps to take in this call.
+            callback: Callable ``f(locals, globals) -> bool | None``, SB3-style callback, or a list;
+                False stops training.
+            progress_bar: Show a tqdm bar.
+            reset_num_timesteps: Start the step counter at zero (False continues a loaded agent).
+            tb_log_name: Name of the TensorBoard run directory.
+
+        Returns:
+            self.
+        """
+        if self.env is None:
+            raise ValueError("learn() needs an env: pass one to Dreamer(...) or Dreamer.load(path, env=...)")
+        if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, int) or total_timesteps < 0:
+            raise ValueError(f"total_timesteps={total_timesteps!r} is invalid: expected an int >= 0")
+        cfg = self.config
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+        target = self.num_timesteps + total_timesteps
+        if self.seed is not None and self.num_timesteps == 0:
+            self.env.action_space.seed(self.seed)
+        self._open_writer(tb_log_name, reset_num_timesteps)
+        cb = CallbackAdapter(callback, self)
+        cb.on_training_start(locals(), globals())
+        bar = None
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total_timesteps, desc="Dreamer", unit="step", dynamic_ncols=True)
+        updates_per_step = cfg.train_ratio / (cfg.batch_size * cfg.seq_len)
+        first_reset = self.num_timesteps == 0
+        obs = self._reset_env(first_reset)
+        state = self.initial_state(1)
+        is_first, reward, ep_return, ep_len = True, 0.0, 0.0, 0
+        pending: dict[str, list[float]] = {}
+        t_start, steps_start = time.perf_counter(), self.num_timesteps
+        continue_training = True
+        while self.num_timesteps < target and continue_training:
+            if self.num_timesteps < cfg.learning_starts:
+                env_action = self.env.action_space.sample()
+                model_action = self.action_spec.from_env(env_action)
+                _, state = self._act(obs, state, np.array([is_first]), deterministic=False)
+                state = (state[0], state[1], model_action[None].astype(np.float32))
+            else:
+                model_actions, state = self._act(obs, state, np.array([is_first]), deterministic=False)
+                model_action = model_actions[0]
+                env_action = self.action_spec.to_env(model_action)
+            self.replay.add(obs, model_action, reward, is_first, False)
+            raw_obs, reward, terminated, truncated, info = self.env.step(env_action)
+            reward = float(reward)
+            obs = self.obs_spec.to_dict(raw_obs, batched=False)
+            is_first = False
+            ep_return += reward
+            ep_len += 1
+            self.num_timesteps += 1
+            if terminated or truncated:
+                self.replay.add(
+                    obs, np.zeros(self.action_spec.dim, np.float32), reward, False, bool(terminated)
+                )
+                self._end_episode(ep_return, ep_len)
+                obs = self._reset_env(False)
+                is_first, reward, ep_return, ep_len = True, 0.0, 0.0, 0
+            if self.num_timesteps >= cfg.learning_starts and len(self.replay) >= cfg.seq_len:
+                self.update_credit += updates_per_step
+                n_updates = int(self.update_credit)
+                if n_updates:
+                    self.update_credit -= n_updates
+                    for _ in range(n_updates):
+                        metrics = self.train(1)
+                        for k, v in metrics.items():
+                            pending.setdefault(k, []).append(v)
+                        if self.num_updates % cfg.log_every == 0:
+                            self._log_scalars(pending, t_start, steps_start)
+                            pending = {}
+            if bar is not None:
+                bar.update(1)
+                if self.ep_info_buffer and self.num_timesteps % 200 == 0:
+                    bar.set_postfix(
+                        ep_rew=f"{np.mean([e['r'] for e in self.ep_info_buffer]):.1f}",
+                        updates=self.num_updates,
+                    )
+            continue_training = cb.on_step(locals(), globals())
+        cb.on_training_end()
+        if bar is not None:
+            bar.close()
+        if self._writer is not None:
+            self._writer.flush()
+        return self
+
+    def _end_episode(self, ep_return: float, ep_len: int) -> None:
+        self.episode_log.append((self.num_timesteps, ep_return, ep_len))
+        self.ep_info_buffer.append({"r": ep_return, "l": ep_len})
+        if self._writer is not None:
+            self._writer.add_scalar("rollout/ep_return", ep_return, self.num_timesteps)
+            self._writer.add_scalar(
+                "rollout/ep_rew_mean", np.mean([e["r"] for e in self.ep_info_buffer]), self.num_timesteps
+            )
+            self._writer.add_scalar("rollout/ep_len", ep_len, self.num_timesteps)
+
+    def _open_writer(self, tb_log_name: str, new_run: bool) -> None:
+        if self.tensorboard_log is None or (self._writer is not None and not new_run):
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        root = Path(self.tensorboard_log)
+        run = 1
+        while (root / f"{tb_log_name}_{run}").exists():
+            run += 1
+        if not new_run and run > 1:
+            run -= 1
+        self._writer = SummaryWriter(log_dir=str(root / f"{tb_log_name}_{run}"))
+
+    def _log_scalars(self, pending: dict[str, list[float]], t_start: float, steps_start: int) -> None:
+        if self._writer is None:
+            return
+        for key, values in pending.items():
+            self._writer.add_scalar(key, float(np.mean(values)), self.num_timesteps)
+        elapsed = max(time.perf_counter() - t_start, 1e-9)
+        self._writer.add_scalar("time/fps", (self.num_timesteps - steps_start) / elapsed, self.num_timesteps)
+        self._writer.add_scalar("time/updates", self.num_updates, self.num_timesteps)
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike, include_replay: bool = False) -> None:
+        """Write a checkpoint atomically (tmp file + ``os.replace``).
+
+        The file holds plain tensors/dicts/primitives only (loadable with ``weights_only=True``): config,
+        space description, world model / behaviour state dicts, optimiser states, counters and RNG states.
+        With ``include_replay`` the replay goes to ``<path>.replay.npz`` (also atomic).
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ckpt = {
+            "format": FORMAT,
+            "config": self.config.to_dict(),
+            "spaces": self.spaces,
+            "world_model": self.world_model.state_dict(),
+            "behavior": self.behavior.state_dict(),
+            "optimizers": {
+                "model": self.model_opt.state_dict(),
+                "actor": self.actor_opt.state_dict(),
+                "critic": self.critic_opt.state_dict(),
+            },
+            "counters": {
+                "num_timesteps": self.num_timesteps,
+                "num_updates": self.num_updates,
+                "update_credit": self.update_credit,
+                "seed": self.seed,
+            },
+            "episode_log": [list(e) for e in self.episode_log],
+            "rng": {"torch": torch.get_rng_state(), "numpy": repr(self.rng.bit_generator.state)},
+        }
+        _atomic_torch_save(ckpt, path)
+        if include_replay:
+            self.replay.save(_replay_path(path))
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        env: gym.Env | None = None,
+        device: str | torch.device = "auto",
+        tensorboard_log: str | None = None,
+        load_replay: bool = True,
+    ) -> Dreamer:
+        """Restore an agent saved by :meth:`save` (``torch.load(..., weights_only=True)``).
+
+        Args:
+            path: Checkpoint file.
+            env: Environment to continue training on; its spaces must match the saved ones. ``None`` gives a
+                predict-only agent.
+            device: Where to put the networks.
+            tensorboard_log: TensorBoard directory for further training.
+            load_replay: Also restore ``<path>.replay.npz`` when present.
+
+        Raises:
+            ValueError: Not a Dreamer checkpoint, or the env's spaces differ from the saved ones.
+        """
+        path = Path(path)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a Dreamer checkpoint (expected format {FORMAT!r})")
+        config = DreamerConfig.from_dict(ckpt["config"])
+        saved = ckpt["spaces"]
+        if env is not None:
+            current = describe_spaces(env.observation_space, env.action_space)
+            diff = {
+                k: (saved.get(k), current.get(k))
+                for k in set(saved) | set(current)
+                if saved.get(k) != current.get(k)
+            }
+            if diff:
+                details = "; ".join(f"{k}: saved {a!r}, env {b!r}" for k, (a, b) in sorted(diff.items()))
+                raise ValueError(f"env is incompatible with checkpoint {path}: {details}")
+        counters = ckpt["counters"]
+        agent = cls(
+            env,
+            config=config,
+            seed=counters.get("seed"),
+            device=device,
+            tensorboard_log=tensorboard_log,
+            _spaces=saved,
+        )
+        agent.world_model.load_state_dict(ckpt["world_model"])
+        agent.behavior.load_state_dict(ckpt["behavior"])
+        agent.model_opt.load_state_dict(ckpt["optimizers"]["model"])
+        agent.actor_opt.load_state_dict(ckpt["optimizers"]["actor"])
+        agent.critic_opt.load_state_dict(ckpt["optimizers"]["critic"])
+        agent.num_timesteps = int(counters["num_timesteps"])
+        agent.num_updates = int(counters["num_updates"])
+        agent.update_credit = float(counters["update_credit"])
+        agent.episode_log = [(int(a), float(b), int(c)) for a, b, c in ckpt.get("episode_log", [])]
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        agent.rng.bit_generator.state = _literal(ckpt["rng"]["numpy"])
+        if load_replay and _replay_path(path).exists():
+            agent.replay.load(_replay_path(path))
+        return agent
+
+
+def _literal(text: str) -> Any:
+    import ast
+
+    return ast.literal_eval(text)
+
+
+def _action_spec_from_description(desc: dict[str, Any]) -> ActionSpec:
+    kind = desc["action_kind"]
+    if kind == "box":
+        return ActionSpec(
+            "box",
+            tuple(desc["action_shape"]),
+            np.asarray(desc["action_low"], np.float32),
+            np.asarray(desc["action_high"], np.float32),
+        )
+    return ActionSpec(kind, tuple(desc["action_shape"]), nvec=tuple(desc["action_nvec"]))
+
+
+def _action_space(spec: ActionSpec) -> spaces.Space:
+    if spec.kind == "box":
+        assert spec.low is not None and spec.high is not None
+        return spaces.Box(spec.low.reshape(spec.shape), spec.high.reshape(spec.shape), dtype=np.float32)
+    if spec.kind == "discrete":
+        return spaces.Discrete(spec.nvec[0])
+    return spaces.MultiDiscrete(np.array(spec.nvec))

@@ -1,0 +1,225 @@
+"""Actor-critic learned in imagination: batched H-step rollouts of the world model from posterior states."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+
+import torch
+from torch import distributions as td
+from torch import nn
+
+from world_models.config import DreamerConfig
+from world_models.distributions import BoundedNormal, MultiCategorical, TwoHot
+from world_models.networks import mlp
+from world_models.rssm import State
+from world_models.spaces import ActionSpec
+from world_models.world_model import WorldModel
+
+__all__ = ["Actor", "Behavior", "Critic", "ReturnNormalizer", "frozen", "lambda_returns"]
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Temporarily set ``requires_grad=False`` on every parameter of ``modules`` (restored afterwards)."""
+    params = [p for m in modules for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
+
+
+class Actor(nn.Module):
+    """Policy on model features: bounded Normal for Box, independent categoricals for (Multi)Discrete."""
+
+    def __init__(self, feat_dim: int, spec: ActionSpec, cfg: DreamerConfig) -> None:
+        super().__init__()
+        self.spec = spec
+        self.min_std, self.max_std, self.unimix = cfg.actor_min_std, cfg.actor_max_std, cfg.unimix
+        if spec.is_continuous:
+            out = 2 * spec.dim
+        else:
+            self.nvec = list(spec.nvec)
+            self.kmax = max(self.nvec)
+            out = len(self.nvec) * self.kmax
+        self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, out)
+
+    def forward(self, feat: torch.Tensor) -> td.Distribution:
+        """Action distribution; values are model-unit actions ``(..., action_dim)``."""
+        out = self.net(feat)
+        if self.spec.is_continuous:
+            mean, std = out.chunk(2, -1)
+            return BoundedNormal(mean, std, self.min_std, self.max_std)
+        return MultiCategorical(
+            out.reshape(*out.shape[:-1], len(self.nvec), self.kmax), self.nvec, self.unimix
+        )
+
+
+class Critic(nn.Module):
+    """Value head: two-hot logits over symexp bins."""
+
+    def __init__(self, feat_dim: int, cfg: DreamerConfig) -> None:
+        super().__init__()
+        self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, cfg.num_bins, zero_out=True)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        """Value logits ``(..., num_bins)``."""
+        return self.net(feat)
+
+
+class ReturnNormalizer(nn.Module):
+    """EMA of the 5th and 95th return percentiles; scale = max(1, hi - lo)."""
+
+    lo: torch.Tensor
+    hi: torch.Tensor
+
+    def __init__(self, decay: float, percentiles: tuple[float, float]) -> None:
+        super().__init__()
+        self.decay = decay
+        self.q = (percentiles[0] / 100.0, percentiles[1] / 100.0)
+        self.register_buffer("lo", torch.zeros(()))
+        self.register_buffer("hi", torch.zeros(()))
+
+    @torch.no_grad()
+    def update(self, returns: torch.Tensor) -> torch.Tensor:
+        """Update the EMAs with a batch of returns and return the new scale."""
+        flat = returns.detach().flatten().float()
+        q = torch.quantile(flat, torch.tensor(self.q, device=flat.device))
+        self.lo.mul_(self.decay).add_((1 - self.decay) * q[0])
+        self.hi.mul_(self.decay).add_((1 - self.decay) * q[1])
+        return self.scale()
+
+    def scale(self) -> torch.Tensor:
+        """Current divisor ``max(1, hi - lo)``."""
+        return torch.clamp_min(self.hi - self.lo, 1.0)
+
+
+def lambda_returns(reward: torch.Tensor, value: torch.Tensor, disc: torch.Tensor, lam: float) -> torch.Tensor:
+    """TD(lambda) returns over an imagined trajectory.
+
+    Args:
+        reward: ``(H, N)`` reward of transition t -> t+1.
+        value: ``(H + 1, N)`` values of states 0..H.
+        disc: ``(H, N)`` discount (gamma * continue) of transition t -> t+1.
+        lam: Lambda.
+
+    Returns:
+        ``(H, N)`` returns ``R_t = r_t + disc_t ((1 - lam) v_{t+1} + lam R_{t+1})`` with ``R_H = v_H``.
+    """
+    last = value[-1]
+    out = []
+    for t in reversed(range(reward.shape[0])):
+        last = reward[t] + disc[t] * ((1 - lam) * value[t + 1] + lam * last)
+        out.append(last)
+    return torch.stack(out[::-1], 0)
+
+
+class Behavior(nn.Module):
+    """Actor, critic, slow critic and return normaliser, trained on imagined rollouts."""
+
+    def __init__(self, feat_dim: int, spec: ActionSpec, cfg: DreamerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.actor = Actor(feat_dim, spec, cfg)
+        self.critic = Critic(feat_dim, cfg)
+        self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.return_norm = ReturnNormalizer(cfg.return_norm_decay, cfg.return_norm_percentiles)
+        self.twohot = TwoHot(cfg.num_bins, cfg.bin_range)
+        grad = cfg.actor_grad
+        self.actor_grad = grad if grad != "auto" else ("dynamics" if spec.is_continuous else "reinforce")
+
+    def imagine(self, wm: WorldModel, start: State, horizon: int) -> dict[str, torch.Tensor]:
+        """Roll the learned dynamics ``horizon`` steps with the actor from each (flattened) start state.
+
+        Actor inputs are detached; with ``actor_grad == "dynamics"`` gradients flow from later states
+        back through the sampled actions, otherwise the dynamics run without autograd.
+
+        Returns:
+            ``feat (H+1, N, F)``, ``action (H, N, A)``, ``logp (H, N)``, ``entropy (H, N)``.
+        """
+        backprop = self.actor_grad == "dynamics"
+        state = {k: v.detach() for k, v in start.items()}
+        feats = [wm.rssm.feat(state)]
+        actions, logps, ents = [], [], []
+        for _ in range(horizon):
+            dist = self.actor(feats[-1].detach())
+            action = dist.rsample() if backprop else dist.sample()
+            actions.append(action)
+            logps.append(dist.log_prob(action.detach()))
+            ents.append(dist.entropy())
+            with contextlib.nullcontext() if backprop else torch.no_grad():
+                state = wm.rssm.img_step(state, action)
+            feats.append(wm.rssm.feat(state))
+        return {
+            "feat": torch.stack(feats, 0),
+            "action": torch.stack(actions, 0),
+            "logp": torch.stack(logps, 0),
+            "entropy": torch.stack(ents, 0),
+        }
+
+    def actor_loss(
+        self, wm: WorldModel, start: State, start_cont: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Imagine and compute the actor loss; world model and critic are frozen meanwhile.
+
+        Args:
+            wm: The world model.
+            start: Posterior states, any leading shape (flattened to N).
+            start_cont: ``1 - is_terminal`` of the start states, same leading shape.
+
+        Returns:
+            ``(loss, metrics, traj)``; ``traj`` holds detached ``feat``, ``returns`` and ``weight`` for
+            :meth:`critic_loss`.
+        """
+        cfg = self.cfg
+        start = {k: v.reshape(-1, v.shape[-1]) for k, v in start.items()}
+        with frozen(wm, self.critic):
+            traj = self.imagine(wm, start, cfg.horizon)
+            feat = traj["feat"]
+            reward = wm.reward(feat[1:])
+            cont = torch.cat([start_cont.reshape(1, -1).to(feat.dtype), wm.cont(feat[1:])], 0)
+            value = self.twohot.mean(self.critic(feat))
+        disc = cfg.gamma * cont[1:]
+        returns = lambda_returns(reward, value, disc, cfg.return_lambda)
+        weight = torch.cumprod(torch.cat([cont[:1], disc[:-1]], 0), 0).detach()
+        scale = self.return_norm.update(returns)
+        adv = (returns - value[:-1].detach()) / scale
+        if self.actor_grad == "dynamics":
+            objective = adv
+        else:
+            objective = traj["logp"] * adv.detach()
+        loss = -(weight * (objective + cfg.actor_entropy * traj["entropy"])).mean()
+        metrics = {
+            "actor_loss": loss.detach(),
+            "entropy": traj["entropy"].detach().mean(),
+            "imag_reward": reward.detach().mean(),
+            "imag_return": returns.detach().mean(),
+            "imag_value": value.detach().mean(),
+            "return_scale": scale.detach(),
+            "imag_cont": cont[1:].detach().mean(),
+        }
+        out = {"feat": feat.detach(), "returns": returns.detach(), "weight": weight}
+        return loss, metrics, out
+
+    def critic_loss(self, traj: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Two-hot regression of the lambda-returns plus the slow-critic regulariser (critic params only)."""
+        feat = traj["feat"][:-1]
+        logits = self.critic(feat)
+        with torch.no_grad():
+            slow = self.twohot.mean(self.slow_critic(feat))
+        loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(
+            logits, slow
+        )
+        loss = (traj["weight"] * loss).mean()
+        return loss, {"critic_loss": loss.detach()}
+
+    @torch.no_grad()
+    def update_slow_critic(self) -> None:
+        """EMA step of the slow critic towards the critic."""
+        for slow, fast in zip(self.slow_critic.parameters(), self.critic.parameters(), strict=True):
+            slow.lerp_(fast, self.cfg.critic_ema)

@@ -1,0 +1,169 @@
+"""Building blocks: MLPs, a CNN image encoder/decoder, and the multi-key observation encoder/decoder."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from world_models.distributions import symlog
+from world_models.spaces import ObsSpec
+
+__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "mlp"]
+
+
+def mlp(
+    in_dim: int, units: int, layers: int, out_dim: int | None = None, zero_out: bool = False
+) -> nn.Sequential:
+    """Linear -> LayerNorm -> SiLU blocks, optionally followed by a linear output layer.
+
+    Args:
+        in_dim: Input width.
+        units: Hidden width.
+        layers: Number of hidden blocks.
+        out_dim: Width of the output layer; ``None`` ends with the last hidden block.
+        zero_out: Initialise the output layer to zero (DreamerV3 does this for reward and value heads).
+    """
+    mods: list[nn.Module] = []
+    dim = in_dim
+    for _ in range(layers):
+        mods += [nn.Linear(dim, units, bias=False), nn.LayerNorm(units, eps=1e-3), nn.SiLU()]
+        dim = units
+    if out_dim is not None:
+        out = nn.Linear(dim, out_dim)
+        if zero_out:
+            nn.init.zeros_(out.weight)
+            nn.init.zeros_(out.bias)
+        mods.append(out)
+    return nn.Sequential(*mods)
+
+
+def _num_stages(shape: tuple[int, int, int], min_res: int) -> int:
+    h, w, _ = shape
+    n = 0
+    while h % 2 == 0 and w % 2 == 0 and min(h, w) // 2 >= min_res:
+        h, w, n = h // 2, w // 2, n + 1
+    return n
+
+
+class ConvEncoder(nn.Module):
+    """Stride-2 conv stack for one uint8 image key (H, W, C); halves resolution per stage."""
+
+    def __init__(self, shape: tuple[int, int, int], depth: int, min_res: int) -> None:
+        super().__init__()
+        h, w, c = shape
+        self.stages = _num_stages(shape, min_res)
+        mods: list[nn.Module] = []
+        ch = c
+        for i in range(self.stages):
+            out = depth * 2**i
+            mods += [nn.Conv2d(ch, out, 4, 2, 1, bias=False), nn.GroupNorm(1, out, eps=1e-3), nn.SiLU()]
+            ch = out
+        self.net = nn.Sequential(*mods)
+        self.out_shape = (ch, h // 2**self.stages, w // 2**self.stages)
+        self.out_dim = ch * self.out_shape[1] * self.out_shape[2]
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Map uint8 ``(N, H, W, C)`` to features ``(N, out_dim)``."""
+        x = image.to(torch.float32).permute(0, 3, 1, 2) / 255.0 - 0.5
+        return self.net(x).flatten(1)
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of :class:`ConvEncoder`: features -> image in [-0.5, 0.5] units, ``(N, H, W, C)``."""
+
+    def __init__(self, feat_dim: int, encoder: ConvEncoder, channels: int) -> None:
+        super().__init__()
+        self.in_shape = encoder.out_shape
+        self.linear = nn.Linear(feat_dim, encoder.out_dim)
+        mods: list[nn.Module] = []
+        ch = self.in_shape[0]
+        for i in reversed(range(encoder.stages)):
+            last = i == 0
+            out = channels if last else ch // 2
+            mods.append(nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=last))
+            if not last:
+                mods += [nn.GroupNorm(1, out, eps=1e-3), nn.SiLU()]
+            ch = out
+        if encoder.stages == 0:
+            mods.append(nn.Conv2d(ch, channels, 1))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        """Map ``(N, feat_dim)`` to ``(N, H, W, C)``."""
+        x = self.linear(feat).reshape(-1, *self.in_shape)
+        return self.net(x).permute(0, 2, 3, 1)
+
+
+class MultiEncoder(nn.Module):
+    """Encode a dict observation: symlog vector keys through one MLP, each image key through a CNN."""
+
+    def __init__(self, spec: ObsSpec, units: int, layers: int, cnn_depth: int, cnn_min_res: int) -> None:
+        super().__init__()
+        self.spec = spec
+        self.vec_dim = sum(spec.vectors.values())
+        self.out_dim = 0
+        if self.vec_dim:
+            self.mlp = mlp(self.vec_dim, units, max(layers, 1))
+            self.out_dim += units
+        self.cnns = nn.ModuleDict({k: ConvEncoder(s, cnn_depth, cnn_min_res) for k, s in spec.images.items()})
+        self.out_dim += sum(c.out_dim for c in self.cnns.values())
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Map a dict of ``(..., *shape)`` tensors to ``(..., out_dim)``."""
+        parts = []
+        lead: tuple[int, ...] = ()
+        if self.vec_dim:
+            first = next(iter(self.spec.vectors))
+            lead = obs[first].shape[:-1]
+            vec = torch.cat([obs[k].reshape(*lead, -1) for k in self.spec.vectors], -1)
+            parts.append(self.mlp(symlog(vec)))
+        for key, cnn in self.cnns.items():
+            img = obs[key]
+            lead = img.shape[:-3]
+            parts.append(cnn(img.reshape(-1, *img.shape[-3:])).reshape(*lead, -1))
+        return torch.cat(parts, -1)
+
+
+class MultiDecoder(nn.Module):
+    """Reconstruct every key from model features.
+
+    The loss is the squared error in symlog space for vectors and in [-0.5, 0.5] pixel units for images.
+    """
+
+    def __init__(self, spec: ObsSpec, feat_dim: int, units: int, layers: int, encoder: MultiEncoder) -> None:
+        super().__init__()
+        self.spec = spec
+        self.vec_dim = sum(spec.vectors.values())
+        if self.vec_dim:
+            self.mlp = mlp(feat_dim, units, layers, self.vec_dim)
+        self.cnns = nn.ModuleDict(
+            {k: ConvDecoder(feat_dim, encoder.cnns[k], s[2]) for k, s in spec.images.items()}
+        )
+
+    def forward(self, feat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Predictions per key: vectors in symlog space ``(..., size)``, images ``(..., H, W, C)``."""
+        out: dict[str, torch.Tensor] = {}
+        lead = feat.shape[:-1]
+        if self.vec_dim:
+            vec = self.mlp(feat)
+            for key, part in zip(
+                self.spec.vectors, vec.split(list(self.spec.vectors.values()), -1), strict=True
+            ):
+                out[key] = part
+        for key, cnn in self.cnns.items():
+            img = cnn(feat.reshape(-1, feat.shape[-1]))
+            out[key] = img.reshape(*lead, *img.shape[1:])
+        return out
+
+    def loss(self, feat: torch.Tensor, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per-key squared error summed over the observation dims, shape ``feat.shape[:-1]``."""
+        pred = self(feat)
+        losses = {}
+        for key in self.spec.vectors:
+            target = symlog(obs[key].reshape(*feat.shape[:-1], -1))
+            losses[key] = F.mse_loss(pred[key], target, reduction="none").sum(-1)
+        for key in self.spec.images:
+            target = obs[key].to(torch.float32) / 255.0 - 0.5
+            losses[key] = F.mse_loss(pred[key], target, reduction="none").sum((-3, -2, -1))
+        return losses
