@@ -1,0 +1,78 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import gym_dactyl  # noqa: F401
+from gym_dactyl import rotations as R
+from gym_dactyl.vision.appearance import AppearanceRandomization
+from gym_dactyl.vision.camera_observation import CameraObservation
+from gym_dactyl.vision.pose_from_vision import PoseFromVision, make_vision_env
+from gym_dactyl.vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return PoseNet(PoseNetConfig(image_size=64, channels=(8, 8, 8), hidden=32)).eval()
+
+
+def check_consistent(env, obs):
+    goal = env.unwrapped.goal_quat
+    expected = R.canonical(R.quat_mul(goal, R.quat_conj(obs["object_quat"].astype(np.float64))))
+    np.testing.assert_allclose(obs["relative_goal_quat"], expected, atol=1e-5)
+    assert obs["object_quat"][0] >= 0 and obs["relative_goal_quat"][0] >= 0
+
+
+def test_keeps_observation_space_and_replaces_pose(net):
+    base = gym.make("Dactyl-v0", action_type="continuous")
+    env = PoseFromVision(base, net)
+    assert env.observation_space == base.observation_space
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    _, pred_quat = net.predict(env.last_images)
+    np.testing.assert_allclose(obs["object_quat"], pred_quat, atol=1e-6)
+    state = obs["state"]
+    from gym_dactyl.constants import STATE_LAYOUT as L
+
+    assert not np.allclose(obs["object_pos"], state[L["object_pos"]])  # an untrained net is wrong
+    np.testing.assert_array_equal(obs["fingertip_pos"], state[L["fingertip_pos"]])
+    check_consistent(env, obs)
+    for _ in range(3):
+        obs, *_ = env.step(env.action_space.sample())
+        check_consistent(env, obs)
+    env.close()
+
+
+def test_uses_inner_images(net):
+    inner = CameraObservation(AppearanceRandomization(gym.make("Dactyl-v0")), width=64, height=64)
+    env = PoseFromVision(inner, net)
+    assert env.observation_space == inner.observation_space
+    obs, _ = env.reset(seed=1)
+    assert "images" in obs
+    pos, _ = net.predict(obs["images"])
+    np.testing.assert_allclose(obs["object_pos"], pos, atol=1e-6)
+    stripped = PoseFromVision(CameraObservation(gym.make("Dactyl-v0")), net, strip_images=True)
+    assert stripped.observation_space == gym.make("Dactyl-v0").observation_space
+    assert "images" not in stripped.reset(seed=0)[0]
+
+
+def test_invalid_arguments(net):
+    with pytest.raises(ValueError, match="estimator"):
+        PoseFromVision(gym.make("Dactyl-v0"), estimator=3)
+    with pytest.raises(ValueError, match="env"):
+        PoseFromVision(CameraObservation(gym.make("Dactyl-v0"), width=96, height=96), net)
+
+
+def test_make_vision_env(tmp_path, net):
+    save_pose_net(net, tmp_path / "m.pt")
+    for appearance in ("table9", "held_out", "nominal"):
+        env = make_vision_env(tmp_path / "m.pt", appearance=appearance, action_type="continuous")
+        assert env.observation_space == gym.make("Dactyl-v0", action_type="continuous").observation_space
+        obs, _ = env.reset(seed=0)
+        check_consistent(env, obs)
+        env.close()
+    with pytest.raises(ValueError, match="appearance"):
+        make_vision_env(tmp_path / "m.pt", appearance="sunny")

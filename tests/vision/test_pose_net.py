@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+
+import gym_dactyl  # noqa: F401
+from gym_dactyl import rotations as R
+from gym_dactyl.vision.dataset import PoseSamples, generate_samples
+from gym_dactyl.vision.pose_net import (
+    PoseNet,
+    PoseNetConfig,
+    load_pose_net,
+    matrix_to_quat,
+    quat_to_matrix,
+    rotation_error_deg,
+    rotation_from_6d,
+    save_pose_net,
+)
+
+torch.set_num_threads(1)
+
+
+def test_rotation_representations():
+    q = R.random_quat(np.random.default_rng(0), 16)
+    qt = torch.as_tensor(q)
+    m = quat_to_matrix(qt)
+    torch.testing.assert_close(m, quat_to_matrix(-qt))  # sign symmetry
+    torch.testing.assert_close(m @ m.transpose(1, 2), torch.eye(3, dtype=m.dtype).expand(16, 3, 3))
+    np.testing.assert_allclose(matrix_to_quat(m.numpy()), q, atol=1e-9)
+    six = torch.cat([m[..., 0], m[..., 1]], dim=-1)
+    torch.testing.assert_close(rotation_from_6d(six), m)
+    assert rotation_error_deg(m, m).abs().max() < 1e-3
+    turned = quat_to_matrix(torch.as_tensor(R.canonical(R.quat_mul(q, [np.sqrt(0.5), 0, 0, np.sqrt(0.5)]))))
+    np.testing.assert_allclose(rotation_error_deg(m.float(), turned.float()).numpy(), 90.0, atol=1e-2)
+
+
+def test_save_load_weights_only(tmp_path):
+    net = PoseNet(PoseNetConfig(image_size=64, channels=(8, 8, 8), hidden=32))
+    save_pose_net(net, tmp_path / "m.pt", {"epoch": 3})
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["epoch"] == 3 and payload["config"]["channels"] == [8, 8, 8]
+    loaded = load_pose_net(tmp_path / "m.pt")
+    x = torch.randint(0, 256, (2, 3, 64, 64, 3), dtype=torch.uint8)
+    net.eval()
+    for a, b in zip(net(x), loaded(x), strict=True):
+        torch.testing.assert_close(a, b)
+    pos, quat = loaded.predict(x[0].numpy())
+    assert pos.shape == (3,) and quat.shape == (4,) and quat[0] >= 0
+
+
+def test_invalid_config():
+    with pytest.raises(ValueError, match="channels"):
+        PoseNet(PoseNetConfig(channels=(8,)))
+
+
+def test_tiny_estimator_beats_mean_predictor():
+    samples = list(generate_samples(64, image_size=64, seed=1, frames_per_episode=4, max_steps=8))
+    images, pos, quat = (np.stack(x) for x in zip(*samples, strict=True))
+    data = PoseSamples(images, pos.astype(np.float32), quat.astype(np.float32))
+    torch.manual_seed(0)
+    cfg = PoseNetConfig(
+        image_size=64, channels=(8, 16, 16, 32), hidden=64,
+        pos_mean=tuple(data.object_pos.mean(0).tolist()), pos_std=tuple((data.object_pos.std(0) + 1e-6).tolist()),
+    )  # fmt: skip
+    net = PoseNet(cfg)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    x = torch.as_tensor(data.images)
+    pos = torch.as_tensor(data.object_pos)
+    rot = quat_to_matrix(torch.as_tensor(data.object_quat))
+    for _ in range(60):
+        for idx in torch.randperm(64).split(16):
+            p, r6 = net(x[idx])
+            loss_rot = (rotation_from_6d(r6) - rot[idx]).pow(2).sum((1, 2)).mean()
+            loss = (p - net.normalise_pos(pos[idx])).pow(2).mean() + loss_rot
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    net.eval()
+    with torch.no_grad():
+        p_hat, r_hat = net.decode(*net(x))
+    pos_err = (p_hat - pos).norm(dim=-1).mean()
+    mean_pos_err = (pos - pos.mean(0)).norm(dim=-1).mean()
+    rot_err = rotation_error_deg(r_hat, rot).mean()
+    u, _, vt = torch.linalg.svd(rot.mean(0))
+    mean_rot = u @ torch.diag(torch.tensor([1.0, 1.0, float(torch.det(u @ vt))])) @ vt  # chordal mean
+    mean_rot_err = rotation_error_deg(mean_rot.expand_as(rot), rot).mean()
+    assert pos_err < 0.7 * mean_pos_err
+    assert rot_err < 0.7 * mean_rot_err
