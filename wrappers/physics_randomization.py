@@ -99,10 +99,12 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
       (so multi-geom objects keep their shape), ``geom_margin`` and ``geom_gap`` of the ``object_geoms``;
       these must be primitive geoms (sphere, capsule, ellipsoid, cylinder, box; a mesh's size does not
       drive its collision shape). The object's mass is *not* tied to its size: Table 1 randomizes mass
-      separately. Envs without an object (Ant-v5) pass ``object_geoms=None``.
+      separately. Envs without an object (Ant-v5) pass ``object_geoms=None`` (or disable the group with
+      ``object_size_scale=None``, which skips the geom-name check).
     - *masses*: one scale per body (world excluded); ``body_inertia`` is scaled by the same factor, so
       the mass distribution's shape is kept.
-    - *friction*: one scale per geom for all three coefficients (sliding, torsional, rolling).
+    - *friction*: one scale per geom for all three coefficients (sliding, torsional, rolling); explicit
+      contact pairs (``pair_friction``, MJCF ``<contact><pair>``) are not randomized.
     - *damping*: one scale per dof (zero-damping dofs stay zero).
     - *actuator gain*: one scale per actuator on ``gainprm[:, 0]``; for affine-bias servos the matching
       bias term is scaled with it, so a position actuator (``biasprm[:, 1] = -kp``) stays a P controller
@@ -203,7 +205,8 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
         self._model, self._data = _mujoco_model(env, "PhysicsRandomization")
         m = self._model
-        self._object_geoms = self._resolve_object_geoms(object_geoms)
+        # Object geoms are only needed (and checked) when the object-size group is on.
+        self._object_geoms = self._resolve_object_geoms(object_geoms if object_size_scale is not None else None)
         self._nominal: dict[str, np.ndarray] = {f: getattr(m, f).copy() for f in _FIELDS}
         self._nominal_gravity = m.opt.gravity.copy()
 

@@ -319,6 +319,32 @@ def test_invalid_arguments_raise(kwargs: dict[str, Any], name: str) -> None:
 def test_default_object_geom_missing_raises() -> None:
     with pytest.raises(ValueError, match="object_geoms"):
         PhysicsRandomization(gym.make("Ant-v5"))
+    PhysicsRandomization(gym.make("Ant-v5"), object_size_scale=None).close()  # group off: no object needed
+
+
+def test_all_randomization_wrappers_stacked() -> None:
+    from wrappers.random_forces import RandomForces
+    from wrappers.timestep_randomization import TimestepRandomization
+    from wrappers.visual_randomization import VisualRandomization
+
+    base = gym.make("Ant-v5")
+    nominal = model_snapshot(base.unwrapped.model)
+    env = VisualRandomization(
+        RandomForces(
+            TimestepRandomization(PhysicsRandomization(base, object_geoms="torso_geom")),
+            body="torso",
+        ),
+        object_geoms=None,
+    )
+    _, info = env.reset(seed=0)
+    assert {"physics", "timestep", "random_force", "visual"} <= info.keys()
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    _, info2 = env.reset(seed=0)
+    np.testing.assert_array_equal(info2["physics"]["mass_scale"], info["physics"]["mass_scale"])
+    assert info2["timestep"] == info["timestep"]
+    env.close()
+    assert_snapshot_equal(model_snapshot(base.unwrapped.model), nominal)
 
 
 def test_non_mujoco_env_raises() -> None:
