@@ -1,0 +1,186 @@
+"""Evaluate a RecurrentPPO checkpoint (or a random policy) on Dactyl-v0 in sim-to-real conditions.
+
+Conditions (see examples/ppo/envs.py):
+    nominal     the calibrated simulator, no noise;
+    randomized  the training distribution recorded in the checkpoint;
+    shifted     a held-out "real" world: physics outside Dactyl Table 1's ranges (heavier block, less
+                friction, stiffer joints, weaker servos, tilted gravity) plus observation noise and
+                unmodeled effects.
+
+    python examples/evaluate.py --checkpoint runs/ppo/final --episodes 20
+    python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 80   # the paper's evaluation timeout
+    python examples/evaluate.py --policy random --goal z --episodes 20             # baseline
+
+Prints a Table-3-style table (consecutive successes mean ± std / median, drop rate, rotation error)
+and writes <out>/eval.json, <out>/eval.png and <out>/eval_<condition>.mp4 (one episode).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"  # headless rendering; must be set before MuJoCo is first imported
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ppo` helper package next to this script
+
+import imageio.v2 as imageio  # noqa: E402
+import torch  # noqa: E402
+from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint  # noqa: E402
+from ppo.config import GROUP_FLAGS, parse_dataclass  # noqa: E402
+from ppo.envs import CONDITIONS, effective_groups, make_condition_env  # noqa: E402
+from ppo.plots import plot_evaluation  # noqa: E402
+from ppo.rollout import ModelPolicy, RandomPolicy, run_episode, summarize  # noqa: E402
+
+
+@dataclass
+class EvalArgs:
+    """Evaluate a Dactyl policy: consecutive successes per episode, as in Dactyl Table 3."""
+
+    checkpoint: Path | None = None
+    """checkpoint directory (or its model.zip) written by train_ppo.py; needed unless --policy random"""
+    policy: str = "model"
+    """model (the checkpoint) or random (uniform random actions, a baseline)"""
+    conditions: str = "nominal,randomized,shifted"
+    """comma-separated conditions: nominal, randomized (training distribution), shifted (held-out real world)"""
+    episodes: int = 20
+    """episodes per condition (the paper: 100 in sim, 10 on the robot)"""
+    goal_timeout_s: float | None = None
+    """simulated seconds without a success before an episode ends (default: the training value; paper eval: 80)"""
+    goal: str | None = None
+    """goal distribution (default: the checkpoint's; z for --policy random)"""
+    action_type: str | None = None
+    """action interface for --policy random (default continuous); a model uses its own"""
+    randomization: str = "all"
+    """groups of the randomized condition for --policy random: all or none (a model uses its training groups)"""
+    deterministic: bool = True
+    """use the mode of the policy's action distribution"""
+    seed: int = 1000
+    """seed of episode i is seed + i (the same goals for every policy)"""
+    out: Path | None = None
+    """output directory (default: <checkpoint>/eval, or runs/eval_random)"""
+    video: bool = True
+    """save a video of the first episode of the first condition"""
+    plot: bool = True
+    """save a bar chart of the results"""
+
+
+CHOICES = {"policy": ("model", "random"), "goal": ("parallel", "z", "xyz"), "action_type": ("discrete", "continuous"),
+           "randomization": ("all", "none")}  # fmt: skip
+
+
+def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
+    """A Table-3-style text table of the per-condition summaries."""
+    lines = [
+        title,
+        f"{'condition':<12} {'episodes':>8} {'consecutive successes':>26} {'success':>8} {'drop':>6} "
+        f"{'rot. err':>9} {'length':>7}",
+        f"{'':<12} {'':>8} {'mean ± std / median':>26} {'rate':>8} {'rate':>6} {'(rad)':>9} {'steps':>7}",
+    ]
+    for name, r in results.items():
+        cs = (
+            f"{r['consecutive_successes_mean']:.2f} ± {r['consecutive_successes_std']:.2f} / "
+            f"{r['consecutive_successes_median']:g}"
+        )
+        lines.append(
+            f"{name:<12} {r['episodes']:>8} {cs:>26} {r['success_rate']:>8.2f} {r['drop_rate']:>6.2f} "
+            f"{r['rotation_error_mean']:>9.3f} {r['episode_length_mean']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Evaluate; return the results written to eval.json."""
+    args = parse_dataclass(EvalArgs, argv, choices=CHOICES)
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    for c in conditions:
+        if c not in CONDITIONS:
+            raise ValueError(f"--conditions: unknown condition {c!r}; expected some of {CONDITIONS}")
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    torch.set_num_threads(1)
+
+    # --- what is evaluated: a checkpoint (its settings) or the random baseline ---
+    train: dict[str, Any] = {}
+    if args.policy == "model":
+        if args.checkpoint is None:
+            raise ValueError("--checkpoint is required with --policy model (or pass --policy random)")
+        ckpt = resolve_checkpoint(args.checkpoint)
+        meta_path = ckpt / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        train = meta.get("args", {})
+        groups = meta.get("randomization_applied", meta.get("randomization", {g: False for g in GROUP_FLAGS}))
+        out = args.out or ckpt / "eval"
+    else:
+        ckpt, meta = None, {}
+        groups = {g: args.randomization == "all" for g in GROUP_FLAGS}
+        out = args.out or Path("runs/eval_random")
+    goal = args.goal or train.get("goal", "z")
+    action_type = train.get("action_type", args.action_type or "continuous")
+    timeout = args.goal_timeout_s or train.get("goal_timeout_s", 8.0)
+    scale = float(train.get("randomization_scale", 1.0))
+    out.mkdir(parents=True, exist_ok=True)
+
+    model = vecnorm = None
+    results: dict[str, dict[str, Any]] = {}
+    episodes: dict[str, list[dict[str, Any]]] = {}
+    for ci, condition in enumerate(conditions):
+        record = args.video and ci == 0
+        env = make_condition_env(
+            condition, goal=goal, action_type=action_type, goal_timeout_s=timeout, train_groups=groups, scale=scale,
+            render_mode="rgb_array" if record else None,
+        )  # fmt: skip
+        try:
+            if args.policy == "model":
+                if model is None:  # load once, checking the spaces against this env
+                    model, _, _ = load_checkpoint(ckpt, expect=(env.observation_space, env.action_space))
+                    vecnorm = load_vecnormalize(ckpt)
+                    vecnorm.training = False
+                policy = ModelPolicy(model, vecnorm, deterministic=args.deterministic)
+            else:
+                policy = RandomPolicy(env.action_space, seed=args.seed)
+            eps = []
+            for i in range(args.episodes):
+                stats, frames = run_episode(env, policy, seed=args.seed + i, record=record and i == 0)
+                eps.append(stats)
+                if frames:
+                    video = out / f"eval_{condition}.mp4"
+                    imageio.mimwrite(video, frames, fps=env.metadata["render_fps"], macro_block_size=1)
+                    print(f"video: {video} ({len(frames)} frames)")
+        finally:
+            env.close()
+        episodes[condition] = eps
+        results[condition] = summarize(eps)
+
+    # --- report: table, JSON, plot ---
+    who = f"{ckpt} ({meta.get('num_timesteps', '?'):,} steps)" if ckpt else "random policy"
+    title = f"{who}: goal={goal}, actions={action_type}, goal timeout {timeout:g} s, " + (
+        "deterministic" if args.deterministic else "stochastic"
+    )
+    print(format_table(results, title))
+    report = {
+        "policy": args.policy,
+        "checkpoint": str(ckpt) if ckpt else None,
+        "num_timesteps": meta.get("num_timesteps"),
+        "goal": goal,
+        "action_type": action_type,
+        "goal_timeout_s": timeout,
+        "training_randomization": groups,
+        "randomization_available_now": effective_groups({g: True for g in GROUP_FLAGS}),
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()},
+        "results": results,
+        "episodes": episodes,
+    }
+    (out / "eval.json").write_text(json.dumps(report, indent=2))
+    print(f"results: {out / 'eval.json'}")
+    if args.plot:
+        print(f"plot: {plot_evaluation(results, out / 'eval.png', title=who)}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Environment factories: the training env and the evaluation conditions (nominal, randomized, shifted).
+
+The randomization stack ``wrappers.dactyl_randomization`` is imported lazily and guarded: when it is
+not importable, training and evaluation still run with randomization off (and say so).
+
+Conditions of :func:`make_condition_env`:
+    nominal: ``Dactyl-v0`` as calibrated, no noise.
+    randomized: the training distribution (the randomization groups recorded in the checkpoint).
+    shifted: a held-out "real" world: the physics set *outside* Dactyl Table 1's training ranges
+        (:data:`SHIFTED_PHYSICS`, fixed like one miscalibrated robot) plus the paper's observation
+        noise and unmodeled effects at their default strength when the wrappers are available.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from stable_baselines3.common.monitor import Monitor
+
+import gym_dactyl  # noqa: F401  (registers Dactyl-v0)
+from gym_dactyl import constants as C
+
+__all__ = [
+    "CONDITIONS",
+    "SHIFTED_PHYSICS",
+    "ShiftedPhysics",
+    "effective_groups",
+    "make_condition_env",
+    "make_dactyl_env",
+    "make_train_env_fn",
+    "randomization_available",
+]
+
+CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted")
+
+#: The held-out world of the ``shifted`` condition: scalings of the nominal model, each beyond the
+#: training range of Dactyl Table 1 (masses U[0.5, 1.5], friction U[0.7, 1.3], damping logU[0.3, 3],
+#: actuator gain logU[0.75, 1.5]), plus a gravity tilt of 2.5 sigma of Table 1's N(0, 0.4) per axis.
+SHIFTED_PHYSICS: dict[str, float] = {
+    "object_mass_scale": 1.7,  # heavier block than any training block
+    "link_mass_scale": 1.6,
+    "friction_scale": 0.55,  # more slippery than any training episode
+    "damping_scale": 4.0,  # stiffer joints
+    "actuator_gain_scale": 0.65,  # weaker position servos
+    "gravity_offset_xy": 1.0,  # m/s^2 added to gravity x and y
+}
+
+
+def randomization_available() -> bool:
+    """Whether ``from wrappers import dactyl_randomization`` works in this checkout."""
+    try:
+        from wrappers import dactyl_randomization  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _dactyl_randomization() -> Callable[..., gym.Env] | None:
+    try:
+        from wrappers import dactyl_randomization
+    except ImportError:
+        return None
+    return dactyl_randomization
+
+
+class ShiftedPhysics(gym.Wrapper):
+    """Set the physics of ``Dactyl-v0`` to one fixed world outside the training ranges.
+
+    The scalings multiply the *nominal* values, remembered at construction, so repeated resets never
+    compound. They are written in ``reset`` before the inner env resets, so the hand settles in the
+    shifted physics (docs/env_contract.md).
+
+    Args:
+        env: a ``Dactyl-v0`` env (any wrapper depth).
+        object_mass_scale: factor on the block's mass and inertia.
+        link_mass_scale: factor on every other body's mass and inertia.
+        friction_scale: factor on every geom's sliding friction.
+        damping_scale: factor on every joint's damping.
+        actuator_gain_scale: factor on the position actuators' gain (kp and its bias term).
+        gravity_offset_xy: added to the x and y components of gravity (m/s^2).
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        object_mass_scale: float = SHIFTED_PHYSICS["object_mass_scale"],
+        link_mass_scale: float = SHIFTED_PHYSICS["link_mass_scale"],
+        friction_scale: float = SHIFTED_PHYSICS["friction_scale"],
+        damping_scale: float = SHIFTED_PHYSICS["damping_scale"],
+        actuator_gain_scale: float = SHIFTED_PHYSICS["actuator_gain_scale"],
+        gravity_offset_xy: float = SHIFTED_PHYSICS["gravity_offset_xy"],
+    ) -> None:
+        super().__init__(env)
+        for name, value in (
+            ("object_mass_scale", object_mass_scale),
+            ("link_mass_scale", link_mass_scale),
+            ("friction_scale", friction_scale),
+            ("damping_scale", damping_scale),
+            ("actuator_gain_scale", actuator_gain_scale),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        m: mujoco.MjModel = env.unwrapped.model
+        obj = m.body(C.OBJECT_BODY).id
+        mass_scale = np.full(m.nbody, link_mass_scale)
+        mass_scale[0] = 1.0  # world body
+        mass_scale[obj] = object_mass_scale
+        self._targets: dict[str, np.ndarray] = {
+            "body_mass": m.body_mass * mass_scale,
+            "body_inertia": m.body_inertia * mass_scale[:, None],
+            "geom_friction": m.geom_friction * np.array([friction_scale, 1.0, 1.0]),
+            "dof_damping": m.dof_damping * damping_scale,
+            "actuator_gainprm": m.actuator_gainprm.copy(),
+            "actuator_biasprm": m.actuator_biasprm.copy(),
+            "opt_gravity": m.opt.gravity + np.array([gravity_offset_xy, gravity_offset_xy, 0.0]),
+        }
+        self._targets["actuator_gainprm"][:, 0] *= actuator_gain_scale
+        self._targets["actuator_biasprm"][:, 1] *= actuator_gain_scale  # position servo: bias = -kp * q
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Write the shifted physics into the model, then reset the inner env."""
+        m = self.env.unwrapped.model
+        for name, value in self._targets.items():
+            if name == "opt_gravity":
+                m.opt.gravity[:] = value
+            else:
+                getattr(m, name)[:] = value
+        # Recompute the constants derived from masses and gains (invweights, acc0, ...); the reset below
+        # overwrites the data this uses as scratch.
+        mujoco.mj_setConst(m, self.env.unwrapped.data)
+        return self.env.reset(seed=seed, options=options)
+
+
+def make_dactyl_env(
+    *,
+    goal: str,
+    action_type: str,
+    goal_timeout_s: float,
+    groups: dict[str, bool] | None = None,
+    scale: float = 1.0,
+    shifted: bool = False,
+    render_mode: str | None = None,
+    size: int = 320,
+) -> gym.Env:
+    """Build one ``Dactyl-v0`` env with the chosen randomization groups.
+
+    Args:
+        goal: ``"parallel"``, ``"z"`` or ``"xyz"``.
+        action_type: the action interface the agent sees, ``"discrete"`` or ``"continuous"``.
+        goal_timeout_s: simulated seconds without a success before truncation.
+        groups: ``{"observation": bool, "physics": bool, "unmodeled": bool}``; None or all False: none.
+        scale: randomization scale passed to ``dactyl_randomization``.
+        shifted: wrap the base env in :class:`ShiftedPhysics` (the held-out world).
+        render_mode: ``None`` or ``"rgb_array"``.
+        size: rendered frame size in pixels.
+
+    Returns:
+        The env (not yet wrapped in a Monitor).
+    """
+    groups = dict(groups or {})
+    wanted = any(groups.values())
+    randomize = _dactyl_randomization() if wanted else None
+    if wanted and randomize is None:
+        warnings.warn(
+            "wrappers.dactyl_randomization is not importable yet: running WITHOUT randomization", stacklevel=2
+        )
+    base_action = "continuous" if randomize is not None else action_type
+    kwargs: dict[str, Any] = dict(action_type=base_action, goal=goal, goal_timeout_s=goal_timeout_s)
+    if render_mode is not None:
+        kwargs.update(render_mode=render_mode, width=size, height=size)
+    env = gym.make("Dactyl-v0", **kwargs)
+    if shifted:
+        env = ShiftedPhysics(env)
+    if randomize is not None:
+        env = randomize(
+            env,
+            observation=groups.get("observation", False),
+            physics=groups.get("physics", False),
+            unmodeled=groups.get("unmodeled", False),
+            scale=scale,
+            discrete_actions=action_type == "discrete",
+        )
+    return env
+
+
+def effective_groups(groups: dict[str, bool]) -> dict[str, bool]:
+    """The groups that will actually be applied (all off when the wrappers are not importable)."""
+    if randomization_available():
+        return dict(groups)
+    return {g: False for g in groups}
+
+
+def make_condition_env(
+    condition: str,
+    *,
+    goal: str,
+    action_type: str,
+    goal_timeout_s: float,
+    train_groups: dict[str, bool],
+    scale: float = 1.0,
+    render_mode: str | None = None,
+    size: int = 320,
+) -> gym.Env:
+    """Build the env of an evaluation condition (see the module docstring), wrapped in a Monitor.
+
+    Raises:
+        ValueError: unknown condition.
+    """
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    if condition == "nominal":
+        groups: dict[str, bool] = {}
+    elif condition == "randomized":
+        groups = dict(train_groups)
+    else:  # shifted: fixed out-of-range physics + the paper's noise and unmodeled effects
+        groups = {"observation": True, "physics": False, "unmodeled": True}
+        scale = 1.0
+    env = make_dactyl_env(
+        goal=goal,
+        action_type=action_type,
+        goal_timeout_s=goal_timeout_s,
+        groups=groups,
+        scale=scale,
+        shifted=condition == "shifted",
+        render_mode=render_mode,
+        size=size,
+    )
+    return Monitor(env)
+
+
+def make_train_env_fn(
+    rank: int,
+    seed: int,
+    *,
+    goal: str,
+    action_type: str,
+    goal_timeout_s: float,
+    groups: dict[str, bool],
+    scale: float,
+) -> Callable[[], gym.Env]:
+    """A picklable thunk for SubprocVecEnv: env of ``rank``, seeded ``seed + rank``, in a Monitor."""
+
+    def _init() -> gym.Env:
+        env = make_dactyl_env(
+            goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, groups=groups, scale=scale
+        )
+        env = Monitor(env)
+        env.action_space.seed(seed + rank)  # observations are seeded by VecEnv.seed(seed) -> seed + rank
+        return env
+
+    return _init

@@ -1,0 +1,77 @@
+"""Matplotlib figures: the training curve from ``metrics.csv`` and the evaluation bar chart."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["plot_evaluation", "plot_learning_curve", "read_metrics"]
+
+
+def read_metrics(csv_path: Path) -> list[dict[str, float]]:
+    """Rows of a ``metrics.csv`` written by :class:`ppo.callbacks.DactylMetricsCallback`, as floats."""
+    with Path(csv_path).open() as f:
+        rows = list(csv.DictReader(f))
+    return [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in row.items()} for row in rows]
+
+
+def plot_learning_curve(csv_path: Path, out: Path, title: str = "RecurrentPPO on Dactyl-v0") -> Path:
+    """Plot return, consecutive successes, success/drop rate and rotation error against timesteps."""
+    rows = read_metrics(csv_path)
+    t = [r["timesteps"] for r in rows]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    panels = (
+        (axes[0, 0], ("return_mean",), "episode return (window mean)"),
+        (axes[0, 1], ("consecutive_successes_mean", "consecutive_successes_median"), "consecutive successes"),
+        (axes[1, 0], ("success_rate", "drop_rate"), "share of episodes"),
+        (axes[1, 1], ("rotation_error_mean",), "rotation error (rad, rollout mean)"),
+    )
+    for ax, keys, label in panels:
+        for key in keys:
+            ax.plot(t, [r[key] for r in rows], label=key)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if len(keys) > 1:
+            ax.legend(fontsize=8)
+    for ax in axes[1]:
+        ax.set_xlabel("environment steps")
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_evaluation(results: dict[str, dict[str, Any]], out: Path, title: str = "evaluation") -> Path:
+    """Bar chart of consecutive successes (mean ± std, median marked) and drop rate per condition."""
+    names = list(results)
+    means = [results[n]["consecutive_successes_mean"] for n in names]
+    stds = [results[n]["consecutive_successes_std"] for n in names]
+    medians = [results[n]["consecutive_successes_median"] for n in names]
+    drops = [results[n]["drop_rate"] for n in names]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    x = range(len(names))
+    ax1.bar(x, means, yerr=stds, capsize=4, color="tab:blue", alpha=0.8, label="mean ± std")
+    ax1.scatter(x, medians, color="k", zorder=3, label="median")
+    ax1.set_xticks(list(x), names, rotation=20, ha="right", fontsize=8)
+    ax1.set_ylabel("consecutive successes")
+    ax1.legend(fontsize=8)
+    ax2.bar(x, drops, color="tab:red", alpha=0.8)
+    ax2.set_xticks(list(x), names, rotation=20, ha="right", fontsize=8)
+    ax2.set_ylabel("drop rate")
+    ax2.set_ylim(0, 1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,181 @@
+"""Train the Dactyl LSTM policy with RecurrentPPO and an asymmetric actor-critic (Dactyl §1, Table 2).
+
+The actor's LSTM sees only the (noisy) policy keys; the critic's LSTM sees the clean ``state``.
+Observations are normalised with running statistics and clipped at ±5 σ (VecNormalize).
+
+    python examples/train_ppo.py                                  # --preset quick: a few minutes on a CPU
+    python examples/train_ppo.py --preset cpu --logdir runs/ppo_cpu   # an hour on 2 cores, goal "z"
+    python examples/train_ppo.py --preset paper                   # Dactyl's hyperparameters, big machines
+    python examples/train_ppo.py --randomization no-physics       # one Table 4 ablation per flag
+    python examples/train_ppo.py --resume runs/ppo/checkpoints/step_0000010240
+
+Writes to --logdir: tb/ (TensorBoard), metrics.csv + metrics.jsonl, checkpoints/step_*/ and final/
+(each model.zip + vecnormalize.pkl + meta.json, written atomically), learning_curve.png, video.mp4.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"  # headless rendering; must be set before MuJoCo is first imported
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ppo` helper package next to this script
+
+import imageio.v2 as imageio  # noqa: E402
+import torch  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+from ppo.callbacks import CheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
+from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint, save_checkpoint  # noqa: E402
+from ppo.config import (  # noqa: E402
+    PRESETS,
+    RANDOMIZATION_CHOICES,
+    TrainArgs,
+    apply_preset,
+    parse_dataclass,
+    randomization_groups,  # noqa: E402
+)
+from ppo.envs import effective_groups, make_dactyl_env, make_train_env_fn  # noqa: E402
+from ppo.plots import plot_learning_curve  # noqa: E402
+from ppo.policy import AsymmetricRecurrentPolicy  # noqa: E402
+from ppo.rollout import ModelPolicy, run_episode  # noqa: E402
+from sb3_contrib import RecurrentPPO  # noqa: E402
+from stable_baselines3.common.callbacks import CallbackList  # noqa: E402
+from stable_baselines3.common.utils import set_random_seed  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize  # noqa: E402
+
+CHOICES = {
+    "preset": tuple(PRESETS),
+    "randomization": RANDOMIZATION_CHOICES,
+    "goal": ("parallel", "z", "xyz"),
+    "action_type": ("discrete", "continuous"),
+}
+
+
+def record_video(
+    model: RecurrentPPO, vecnorm: VecNormalize, args: TrainArgs, groups: dict[str, bool], out: Path
+) -> Path:
+    """Roll out one episode of the training condition with the deterministic policy and write an mp4."""
+    env = make_dactyl_env(
+        goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
+        groups=groups, scale=args.randomization_scale, render_mode="rgb_array", size=320,
+    )  # fmt: skip
+    try:
+        stats, frames = run_episode(env, ModelPolicy(model, vecnorm), seed=args.seed + 10_000, record=True)
+        imageio.mimwrite(out, frames, fps=env.metadata["render_fps"], macro_block_size=1)
+    finally:
+        env.close()
+    print(f"video: {out} ({len(frames)} frames; {stats['consecutive_successes']} successes, end: {stats['end']})")
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Train; return the final checkpoint directory."""
+    # --- arguments (a resumed run inherits the checkpoint's settings for flags not given) ---
+    args = parse_dataclass(TrainArgs, argv, choices=CHOICES)
+    resume_meta: dict = {}
+    if args.resume is not None:
+        import json
+
+        ckpt = resolve_checkpoint(args.resume)
+        meta_path = ckpt / "meta.json"
+        resume_meta = json.loads(meta_path.read_text()).get("args", {}) if meta_path.is_file() else {}
+    args = apply_preset(args, base=resume_meta)
+    groups = randomization_groups(args)
+    applied = effective_groups(groups)
+    args.logdir.mkdir(parents=True, exist_ok=True)
+    print(f"preset {args.preset}: goal={args.goal} actions={args.action_type} n_envs={args.n_envs} "
+          f"total={args.total_timesteps:,} steps; randomization requested {groups}, applied {applied}")  # fmt: skip
+
+    # --- seeding and threads ---
+    torch.set_num_threads(args.torch_threads)
+    set_random_seed(args.seed)
+
+    # --- environments: one process per env, env of rank r seeded seed + r ---
+    env_fns = [
+        make_train_env_fn(
+            rank, args.seed, goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
+            groups=groups, scale=args.randomization_scale,
+        )
+        for rank in range(args.n_envs)
+    ]  # fmt: skip
+    raw: VecEnv = SubprocVecEnv(env_fns) if args.n_envs > 1 else DummyVecEnv(env_fns)
+
+    def meta() -> dict:
+        return {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}
+
+    try:
+        # --- model: new, or resumed with its normalisation statistics and timestep count ---
+        if args.resume is not None:
+            venv = load_vecnormalize(args.resume, raw)
+            venv.training = True
+            venv.norm_reward = args.norm_reward
+            model, _, ckpt = load_checkpoint(args.resume, device=args.device, env=venv)
+            print(f"resumed {ckpt} at {model.num_timesteps:,} steps")
+        else:
+            obs_space = raw.observation_space
+            assert isinstance(obs_space, spaces.Dict)
+            venv = VecNormalize(
+                raw, norm_obs=True, norm_reward=args.norm_reward, norm_obs_keys=list(obs_space.spaces),
+                clip_obs=5.0, gamma=args.gamma,
+            )  # fmt: skip
+            policy_kwargs: dict = dict(dense_units=args.dense_units, lstm_hidden_size=args.lstm_units)
+            if isinstance(raw.action_space, spaces.Box):
+                policy_kwargs["log_std_init"] = args.log_std_init
+            model = RecurrentPPO(
+                AsymmetricRecurrentPolicy, venv,
+                learning_rate=args.learning_rate, n_steps=args.n_steps, batch_size=args.batch_size,
+                n_epochs=args.n_epochs, gamma=args.gamma, gae_lambda=args.gae_lambda, clip_range=args.clip_range,
+                ent_coef=args.ent_coef, policy_kwargs=policy_kwargs, tensorboard_log=str(args.logdir / "tb"),
+                seed=args.seed, device=args.device, verbose=0,
+            )  # fmt: skip
+        model.tensorboard_log = str(args.logdir / "tb")
+
+        # --- callbacks: metrics to TensorBoard + CSV/JSONL, periodic atomic checkpoints ---
+        if args.resume is None:
+            for name in ("metrics.csv", "metrics.jsonl"):
+                if (args.logdir / name).exists():
+                    print(f"fresh run: replacing {args.logdir / name}")
+                    (args.logdir / name).unlink()
+        metrics = DactylMetricsCallback(args.logdir / "metrics.csv", args.logdir / "metrics.jsonl", print_every=10)
+        callbacks = [metrics]
+        if args.checkpoint_every:
+            callbacks.append(CheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
+        if args.max_minutes:
+            callbacks.append(WallClockLimit(args.max_minutes))
+
+        # --- train ---
+        remaining = args.total_timesteps - model.num_timesteps
+        t0 = time.time()
+        if remaining > 0:
+            model.learn(
+                remaining, callback=CallbackList(callbacks), progress_bar=args.progress_bar,
+                reset_num_timesteps=args.resume is None, tb_log_name="RecurrentPPO",
+            )  # fmt: skip
+        else:
+            print(f"nothing to do: the checkpoint has {model.num_timesteps:,} >= {args.total_timesteps:,} steps")
+        elapsed = time.time() - t0
+        print(f"trained to {model.num_timesteps:,} steps in {elapsed / 60:.1f} min")
+
+        # --- final save, learning curve, video ---
+        final = save_checkpoint(args.logdir / "final", model, meta())
+        print(f"final checkpoint: {final}")
+        if (args.logdir / "metrics.csv").exists():
+            curve = plot_learning_curve(args.logdir / "metrics.csv", args.logdir / "learning_curve.png")
+            print(f"learning curve: {curve}")
+        if args.video:
+            venv.training = False
+            try:
+                record_video(model, venv, args, groups, args.logdir / "video.mp4")
+            except Exception as err:  # the model is saved; a renderer problem must not hide that
+                print(f"video failed ({type(err).__name__}: {err}); the checkpoint is saved at {final}")
+    finally:
+        raw.close()
+    return final
+
+
+if __name__ == "__main__":
+    main()

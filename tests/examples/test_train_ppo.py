@@ -1,0 +1,225 @@
+"""Smoke, checkpoint and routing tests of examples/train_ppo.py and examples/evaluate.py (tiny budgets)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import evaluate  # examples/evaluate.py (tests/examples/conftest.py puts examples/ on sys.path)
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+import train_ppo  # examples/train_ppo.py
+from gymnasium import spaces
+from ppo.checkpoint import load_checkpoint, load_vecnormalize, save_checkpoint
+from ppo.config import TrainArgs, apply_preset, randomization_groups
+from ppo.policy import AsymmetricRecurrentPolicy
+from ppo.rollout import ModelPolicy
+from sb3_contrib import RecurrentPPO
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+import gym_dactyl  # noqa: F401
+from gym_dactyl.constants import POLICY_KEYS
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TINY = ["--n-steps", "32", "--batch-size", "64", "--n-epochs", "1", "--dense-units", "16", "--lstm-units", "16",
+        "--goal-timeout-s", "1.6", "--no-progress-bar"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the real script once: 2 subprocess envs, 128 steps, a checkpoint every 64 steps, video on."""
+    logdir = tmp_path_factory.mktemp("ppo_run")
+    cmd = [sys.executable, str(EXAMPLES / "train_ppo.py"), "--total-timesteps", "128", "--n-envs", "2",
+           "--checkpoint-every", "64", "--logdir", str(logdir), *TINY]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return logdir
+
+
+def test_script_writes_everything(run_dir: Path) -> None:
+    final = run_dir / "final"
+    for name in ("model.zip", "vecnormalize.pkl", "meta.json"):
+        assert (final / name).is_file()
+    meta = json.loads((final / "meta.json").read_text())
+    assert meta["num_timesteps"] == 128
+    assert meta["args"]["goal"] == "z" and meta["args"]["preset"] == "quick"
+    assert sorted((run_dir / "checkpoints").iterdir())  # periodic checkpoints
+    assert not list(run_dir.glob("**/.*tmp-*"))  # no half-written checkpoint left behind
+    lines = (run_dir / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("timesteps,") and "consecutive_successes_mean" in lines[0] and len(lines) >= 3
+    assert (run_dir / "metrics.jsonl").is_file() and (run_dir / "learning_curve.png").is_file()
+    assert list((run_dir / "tb").rglob("events.out.tfevents.*"))
+
+
+def test_evaluate_checkpoint_and_random(run_dir: Path, tmp_path: Path) -> None:
+    report = evaluate.main(["--checkpoint", str(run_dir / "final"), "--episodes", "2", "--goal-timeout-s", "0.8",
+                            "--out", str(tmp_path / "model"), "--no-video"])  # fmt: skip
+    assert set(report["results"]) == {"nominal", "randomized", "shifted"}
+    for r in report["results"].values():
+        assert r["episodes"] == 2 and 0 <= r["drop_rate"] <= 1 and r["consecutive_successes_mean"] >= 0
+    assert (tmp_path / "model" / "eval.json").is_file() and (tmp_path / "model" / "eval.png").is_file()
+    rnd = evaluate.main(["--policy", "random", "--episodes", "1", "--goal-timeout-s", "0.8", "--conditions", "nominal",
+                         "--out", str(tmp_path / "random"), "--no-plot", "--no-video"])  # fmt: skip
+    assert rnd["results"]["nominal"]["episodes"] == 1
+
+
+def _rollout_actions(ckpt: Path, steps: int = 12) -> np.ndarray:
+    """Deterministic actions of a loaded checkpoint on a fixed seeded trajectory (LSTM state carried)."""
+    model, _, _ = load_checkpoint(ckpt)
+    vecnorm = load_vecnormalize(ckpt)
+    vecnorm.training = False
+    policy = ModelPolicy(model, vecnorm, deterministic=True)
+    env = gym.make("Dactyl-v0", action_type="continuous", goal="z")
+    obs, _ = env.reset(seed=7)
+    actions = []
+    for _ in range(steps):
+        a = policy.act(obs)
+        actions.append(a)
+        obs, *_ = env.step(np.zeros(20, dtype=np.float32))  # same observations whatever the policy says
+    env.close()
+    return np.array(actions)
+
+
+def test_checkpoint_roundtrip_identical_actions(run_dir: Path, tmp_path: Path) -> None:
+    raw = DummyVecEnv([lambda: gym.make("Dactyl-v0", action_type="continuous", goal="z", goal_timeout_s=1.6)])
+    venv = load_vecnormalize(run_dir / "final", raw)
+    model, _, _ = load_checkpoint(run_dir / "final", env=venv)  # n_envs 1 != the 2 it was trained with
+    copy = save_checkpoint(tmp_path / "copy", model, {"note": "re-saved"})
+    a1, a2 = _rollout_actions(run_dir / "final"), _rollout_actions(copy)
+    np.testing.assert_array_equal(a1, a2)
+    assert np.ptp(a1, axis=0).max() > 0  # the actions depend on the observations (not a constant policy)
+    venv.close()
+
+
+def test_resume_continues_steps_and_statistics(run_dir: Path, tmp_path: Path) -> None:
+    ckpts = sorted((run_dir / "checkpoints").iterdir())
+    start = json.loads((ckpts[0] / "meta.json").read_text())["num_timesteps"]
+    logdir = tmp_path / "resumed"
+    final = train_ppo.main(["--resume", str(ckpts[0]), "--total-timesteps", str(start + 64), "--n-envs", "1",
+                            "--logdir", str(logdir), "--checkpoint-every", "0", "--no-video", "--no-progress-bar"])
+    meta = json.loads((final / "meta.json").read_text())
+    assert meta["num_timesteps"] >= start + 64
+    assert meta["args"]["dense_units"] == 16  # settings inherited from the checkpoint
+    old = load_vecnormalize(ckpts[0]).obs_rms["state"].count
+    new = load_vecnormalize(final).obs_rms["state"].count
+    assert new > old  # normalisation statistics carried over and updated, not restarted
+
+
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_actor_never_sees_state(action_type: str) -> None:
+    env = gym.make("Dactyl-v0", action_type=action_type, goal="z")
+    policy = AsymmetricRecurrentPolicy(env.observation_space, env.action_space, lambda _: 3e-4,
+                                       dense_units=32, lstm_hidden_size=16)  # fmt: skip
+    assert policy.pi_features_extractor.keys == POLICY_KEYS
+    assert policy.vf_features_extractor.keys == ("state",)
+    rng = np.random.default_rng(0)
+    n = 3
+    obs = {k: th.as_tensor(rng.normal(size=(n, *s.shape)), dtype=th.float32) for k, s in env.observation_space.items()}
+    zeros = th.zeros(1, n, 16)
+    states = (zeros, zeros)
+    starts = th.zeros(n)
+
+    def outputs(o: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
+        with th.no_grad():
+            dist, _ = policy.get_distribution(o, states, starts)
+            params = th.cat([p.flatten() for p in _dist_params(dist)])
+            value = policy.predict_values(o, states, starts)
+        return params, value
+
+    base_params, base_value = outputs(obs)
+    state_changed = dict(obs, state=obs["state"] + 3.0)
+    p, v = outputs(state_changed)
+    assert th.equal(p, base_params), "the actor's distribution moved when only the critic's state changed"
+    assert not th.allclose(v, base_value), "the critic ignores the state"
+    # The full forward pass (used while collecting rollouts) routes the same way.
+    rnn = type(policy).forward.__globals__["RNNStates"](states, states)
+    with th.no_grad():
+        a1, v1, lp1, _ = policy(obs, rnn, starts, deterministic=True)
+        a2, v2, lp2, _ = policy(state_changed, rnn, starts, deterministic=True)
+    assert th.equal(a1, a2) and th.equal(lp1, lp2) and not th.allclose(v1, v2)
+    tips_changed = dict(obs, fingertip_pos=obs["fingertip_pos"] + 3.0)
+    p, _ = outputs(tips_changed)
+    assert not th.allclose(p, base_params), "the actor ignores a policy key"
+
+
+def _dist_params(dist) -> list[th.Tensor]:
+    inner = dist.distribution
+    if isinstance(inner, list):  # MultiCategorical
+        return [d.logits for d in inner]
+    return [inner.mean, inner.stddev]
+
+
+def test_actor_keys_must_not_include_state() -> None:
+    env = gym.make("Dactyl-v0", action_type="continuous")
+    with pytest.raises(ValueError, match="state"):
+        AsymmetricRecurrentPolicy(env.observation_space, env.action_space, lambda _: 3e-4, actor_keys=("state",))
+
+
+def test_missing_checkpoint_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_checkpoint(missing)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        evaluate.main(["--checkpoint", str(missing), "--episodes", "1"])
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        train_ppo.main(["--resume", str(missing), "--logdir", str(tmp_path / "log")])
+    incomplete = tmp_path / "incomplete"
+    incomplete.mkdir()
+    (incomplete / "model.zip").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="vecnormalize.pkl"):
+        load_checkpoint(incomplete)
+
+
+def test_corrupt_checkpoint_is_a_value_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.zip").write_bytes(b"not a zip")
+    (bad / "vecnormalize.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="bad"):
+        load_checkpoint(bad)
+    with pytest.raises(ValueError, match="bad"):
+        load_vecnormalize(bad)
+
+
+def test_incompatible_checkpoint_is_a_value_error(tmp_path: Path) -> None:
+    """A RecurrentPPO checkpoint of another task (Pendulum: Box observations) is refused by path."""
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
+    model = RecurrentPPO("MlpLstmPolicy", venv, n_steps=8, batch_size=8, policy_kwargs=dict(lstm_hidden_size=8))
+    other = save_checkpoint(tmp_path / "pendulum", model)
+    with pytest.raises(ValueError, match="pendulum.*observation space"):
+        evaluate.main(["--checkpoint", str(other), "--episodes", "1", "--conditions", "nominal", "--no-video",
+                       "--out", str(tmp_path / "out")])  # fmt: skip
+    dactyl = gym.make("Dactyl-v0", action_type="continuous")
+    with pytest.raises(ValueError, match="pendulum"):
+        load_vecnormalize(other, DummyVecEnv([lambda: dactyl]))
+    venv.close()
+
+
+def test_presets_and_table4_flags() -> None:
+    args = apply_preset(TrainArgs(preset="paper"))
+    assert (args.gamma, args.gae_lambda, args.ent_coef, args.clip_range, args.learning_rate) == (
+        0.998, 0.95, 0.01, 0.2, 3e-4)  # fmt: skip
+    assert (args.dense_units, args.lstm_units) == (1024, 512)
+    assert apply_preset(TrainArgs(preset="cpu", gamma=0.9)).gamma == 0.9  # a flag wins over the preset
+    assert apply_preset(TrainArgs()).preset == "quick"
+    assert randomization_groups(apply_preset(TrainArgs())) == {"observation": True, "physics": True, "unmodeled": True}
+    assert randomization_groups(apply_preset(TrainArgs(randomization="none"))) == dict.fromkeys(
+        ("observation", "physics", "unmodeled"), False)  # fmt: skip
+    assert randomization_groups(apply_preset(TrainArgs(no_physics=True)))["physics"] is False
+    assert randomization_groups(apply_preset(TrainArgs(randomization="no-unmodeled")))["unmodeled"] is False
+    with pytest.raises(ValueError, match="preset"):
+        apply_preset(TrainArgs(preset="huge"))
+
+
+def test_action_space_kinds_build() -> None:
+    env = gym.make("Dactyl-v0", action_type="discrete")
+    assert isinstance(env.action_space, spaces.MultiDiscrete)
+    policy = AsymmetricRecurrentPolicy(env.observation_space, env.action_space, lambda _: 3e-4, dense_units=8,
+                                       lstm_hidden_size=8)  # fmt: skip
+    assert policy.lstm_critic is not None and policy.lstm_actor is not policy.lstm_critic
