@@ -20,3 +20,4 @@ __all__ = ["CRITIC_KEYS", "POLICY_KEYS", "QUAT_KEYS", "STATE_DIM", "STATE_LAYOUT
 __version__ = "0.1.0"
 
 register(id="Dactyl-v0", entry_point="gym_dactyl.dactyl_env:DactylEnv")
+register(id="DactylRandomized-v0", entry_point="wrappers.stack:make_dactyl_randomized")

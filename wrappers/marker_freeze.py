@@ -152,7 +152,18 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self.frozen = np.zeros(self.n_markers, dtype=bool)
         self._remaining = np.zeros(self.n_markers, dtype=np.int64)  # steps of dropout left per marker
         self._last = np.zeros((self.n_markers, 3), dtype=box.dtype)
-        self._not_self = ~np.eye(self.n_markers, dtype=bool)
+        # Squared distance thresholds: marker j (or the object, last column) occludes marker i when closer than
+        # this; -1 on the diagonal so no marker occludes itself.
+        thresholds = np.full((self.n_markers, self.n_markers + 1), self.marker_distance**2)
+        thresholds[:, -1] = self.object_distance**2
+        thresholds[np.arange(self.n_markers), np.arange(self.n_markers)] = -1.0
+        if self.marker_distance <= 0.0:
+            thresholds[:, :-1] = -1.0
+        if self.object_distance <= 0.0:
+            thresholds[:, -1] = -1.0
+        self._thresholds = thresholds
+        self._state_markers = STATE_LAYOUT.get(key)
+        self._state_object = STATE_LAYOUT.get(object_key)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
         """Reset the env; nothing is frozen in the first observation."""
@@ -190,17 +201,17 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         return out
 
     def _occluded(self, observation: ObsDict, markers: np.ndarray) -> np.ndarray:
+        """Markers closer than the thresholds to another marker or to the object (one vectorised test)."""
         if self.use_state:
-            state = np.asarray(observation["state"], dtype=np.float64)
-            clean = state[STATE_LAYOUT[self.key]].reshape(self.n_markers, 3)
-            obj = state[STATE_LAYOUT[self.object_key]] if self.object_key in STATE_LAYOUT else None
+            state = observation["state"]
+            clean = state[self._state_markers].reshape(self.n_markers, 3)
+            obj = state[self._state_object] if self._state_object is not None else None
         else:
-            clean = markers.astype(np.float64)
+            clean = markers
             obj = observation.get(self.object_key)
-        occluded = np.zeros(self.n_markers, dtype=bool)
-        if self.marker_distance > 0.0 and self.n_markers > 1:
-            d2 = np.sum(np.square(clean[:, None, :] - clean[None, :, :]), axis=-1)
-            occluded |= np.any((d2 < self.marker_distance**2) & self._not_self, axis=1)
-        if self.object_distance > 0.0 and obj is not None:
-            occluded |= np.sum(np.square(clean - np.asarray(obj, dtype=np.float64)), axis=-1) < self.object_distance**2
-        return occluded
+        if obj is None:
+            points, thresholds = clean, self._thresholds[:, : self.n_markers]
+        else:
+            points, thresholds = np.concatenate((clean, np.reshape(obj, (1, 3)))), self._thresholds
+        diff = clean[:, None, :] - points[None, :, :]
+        return np.any(np.einsum("ijk,ijk->ij", diff, diff) < thresholds, axis=1)

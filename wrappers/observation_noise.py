@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 from gymnasium import spaces
 
@@ -180,9 +182,16 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
 
         # Per-key state, preallocated: correlated offsets (positions) or rotations (quaternions), scratch.
         self._shapes = {k: space[k].shape for k in self.sigmas}
+        self._out_shapes = {k: space[k].shape for k in (*self.sigmas, *self.linked_quats)}
         self._dtypes = {k: space[k].dtype for k in self.sigmas}
         self._dtypes.update({k: space[k].dtype for k in self.linked_quats})
-        self._bounds = {k: (space[k].low, space[k].high) for k in self.sigmas if k not in self.quat_keys}
+        self._bounds = {
+            k: None
+            if not (np.isfinite(space[k].low).any() or np.isfinite(space[k].high).any())
+            else (space[k].low, space[k].high)
+            for k in self.sigmas
+            if k not in self.quat_keys
+        }
         self._n_quats = {k: int(np.prod(self._shapes[k][:-1], dtype=int)) for k in self.quat_keys}
         self.correlated_offset: dict[str, np.ndarray] = {
             k: np.zeros(self._shapes[k]) for k in self.sigmas if k not in self.quat_keys
@@ -191,6 +200,7 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
             k: np.tile([1.0, 0.0, 0.0, 0.0], (self._n_quats[k], 1)) for k in self.quat_keys
         }
         self._scratch = {k: np.empty(self._shapes[k]) for k in self.correlated_offset}
+        self._quat_buffers = (np.empty(4), np.empty(4), np.empty(4))
 
     @property
     def active(self) -> bool:
@@ -223,6 +233,9 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
             sigma_u = uncorr * self.scale
             if key in self.quat_keys:
                 rotation = self.correlated_rotation[key]
+                if self._n_quats[key] == 1 and (sigma_u > 0.0 or corr > 0.0):
+                    self._single_quat_noise(observation, out, key, rotation, sigma_u, rng)
+                    continue
                 if sigma_u > 0.0:
                     rotation = quat_mul(random_rotation(rng, self._n_quats[key], sigma_u), rotation)
                 elif corr <= 0.0:
@@ -243,12 +256,50 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
                     noise += self.correlated_offset[key]
                 else:
                     noise[...] = self.correlated_offset[key]
-                low, high = self._bounds[key]
-                out[key] = np.clip(observation[key] + noise, low, high).astype(self._dtypes[key], copy=False)
+                noisy = observation[key] + noise
+                bounds = self._bounds[key]
+                if bounds is not None:  # skip the clip for unbounded keys (the usual case): it is ~3 us a call
+                    noisy = np.clip(noisy, *bounds)
+                out[key] = noisy.astype(self._dtypes[key], copy=False)
         return out
 
+    def _single_quat_noise(
+        self,
+        observation: ObsDict,
+        out: ObsDict,
+        key: str,
+        rotation: np.ndarray,
+        sigma_u: float,
+        rng: np.random.Generator,
+    ) -> None:
+        """Fast path for one quaternion: MuJoCo's ``mju_*`` quaternion routines instead of batched numpy.
+
+        Draws exactly what :func:`random_rotation` draws (axis then angle), so both paths give the same noise.
+        """
+        q_rot, q_tmp, q_out = self._quat_buffers
+        if sigma_u > 0.0:
+            axis = rng.standard_normal(3)
+            axis /= math.sqrt(float(axis @ axis))
+            mujoco.mju_axisAngle2Quat(q_tmp, axis, sigma_u * float(rng.standard_normal()))
+            mujoco.mju_mulQuat(q_rot, q_tmp, rotation[0])
+        else:
+            q_rot[:] = rotation[0]
+        mujoco.mju_mulQuat(q_out, q_rot, np.asarray(observation[key], dtype=np.float64).reshape(4))
+        out[key] = self._as_single_quat_obs(key, q_out)
+        for derived, source in self.linked_quats.items():
+            if source == key:
+                mujoco.mju_negQuat(q_tmp, q_rot)
+                mujoco.mju_mulQuat(q_out, np.asarray(observation[derived], dtype=np.float64).reshape(4), q_tmp)
+                out[derived] = self._as_single_quat_obs(derived, q_out)
+
+    def _as_single_quat_obs(self, key: str, q: np.ndarray) -> np.ndarray:
+        mujoco.mju_normalize4(q)
+        if q[0] < 0.0:
+            q = -q
+        return q.reshape(self._out_shapes[key]).astype(self._dtypes[key])
+
     def _as_quat_obs(self, key: str, q: np.ndarray) -> np.ndarray:
-        return canonical_quat(q).reshape(self.observation_space[key].shape).astype(self._dtypes[key], copy=False)
+        return canonical_quat(q).reshape(self._out_shapes[key]).astype(self._dtypes[key], copy=False)
 
 
 def _check_not_protected(name: str, keys: Iterable[str]) -> None:
