@@ -129,9 +129,19 @@ class Dreamer:
         self.logger = None
         self._writer: Any = None
         self._last_obs: dict[str, np.ndarray] | None = None
-        self._train_fn = self._train_step
         if config.compile:
-            self._train_fn = torch.compile(self._train_step)
+            self._compile()
+
+    def _compile(self) -> None:
+        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP) with static shapes.
+
+        Measured by benchmarks/dreamer_throughput.py --compile; on CPU it has not paid off so far (see
+        docs/dreamer.md), hence ``compile=False`` by default.
+        """
+        rssm = self.world_model.rssm
+        rssm._gru = torch.compile(rssm._gru, dynamic=False)  # type: ignore[method-assign]
+        rssm.prior_net.compile(dynamic=False)
+        self.behavior.actor.net.compile(dynamic=False)
 
     # ------------------------------------------------------------------ acting
     def get_env(self) -> gym.Env | None:
@@ -243,7 +253,7 @@ class Dreamer:
         metrics: dict[str, torch.Tensor] = {}
         for _ in range(gradient_steps):
             batch = self._batch_to_torch(self.replay.sample(cfg.batch_size, cfg.seq_len, self.rng))
-            metrics = self._train_fn(batch)
+            metrics = self._train_step(batch)
             self.num_updates += 1
         return {k: float(v) for k, v in metrics.items()}
 

@@ -1,0 +1,117 @@
+"""Dreamer throughput on CPU: gradient updates/s and env steps/s at fixed preset sizes, with baselines.
+
+    python benchmarks/dreamer_throughput.py --presets tiny small --updates 20
+
+Per preset (on Pendulum-v1, one torch thread) it measures
+  * ``update/s``: full updates (world model + actor + critic) on replayed B x T batches, as implemented;
+  * ``naive update/s``: the same update with two common shortcuts undone, measured in the same run:
+    world model and critic NOT frozen during imagination (their weight gradients are computed and thrown
+    away) and ``torch.multinomial`` instead of inverse-CDF sampling of the categoricals;
+  * ``compiled update/s`` (with ``--compile``): ``DreamerConfig(compile=True)`` after warm-up;
+  * ``act steps/s``: policy (encoder + posterior step + actor) plus ``env.step``, no training;
+  * ``train steps/s``: env steps/s while training at the preset's train ratio,
+    ``1 / (1/act + (train_ratio / (B*T)) / update)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from unittest import mock
+
+import gymnasium as gym
+import torch
+
+from world_models import Dreamer, DreamerConfig
+from world_models import distributions as dist_mod
+
+
+def _multinomial_onehot(probs: torch.Tensor, sample: bool = True) -> torch.Tensor:
+    if not sample:
+        return dist_mod.straight_through_onehot(probs, sample=False)
+    index = torch.multinomial(probs.detach().reshape(-1, probs.shape[-1]), 1).reshape(probs.shape[:-1])
+    onehot = torch.nn.functional.one_hot(index, probs.shape[-1]).to(probs.dtype)
+    return onehot + probs - probs.detach()
+
+
+@contextlib.contextmanager
+def _no_freeze(*modules: torch.nn.Module):
+    yield
+
+
+def make_agent(preset: str, compile_: bool = False) -> Dreamer:
+    cfg = DreamerConfig.from_preset(preset, learning_starts=10**9, compile=compile_)
+    agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0, device="cpu")
+    agent.learn(max(4 * cfg.seq_len, 400), progress_bar=False)  # random data, no updates
+    return agent
+
+
+def time_updates(agent: Dreamer, n: int, warmup: int = 2) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    agent.train(warmup)
+    t1 = time.perf_counter()
+    agent.train(n)
+    return n / (time.perf_counter() - t1), t1 - t0
+
+
+def time_acting(agent: Dreamer, steps: int) -> float:
+    env = gym.make("Pendulum-v1")
+    obs, _ = env.reset(seed=0)
+    state = None
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        action, state = agent.predict(obs, state=state)
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+            state = None
+    return steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small"])
+    parser.add_argument("--updates", type=int, default=20, help="timed updates per measurement")
+    parser.add_argument("--env-steps", type=int, default=1000, help="timed acting steps")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compile", action="store_true", help="also measure DreamerConfig(compile=True)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print("command: python " + " ".join(sys.argv))
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, env Pendulum-v1")
+    header = (
+        f"{'preset':>6} {'params':>8} {'B x T':>7} {'update/s':>9} {'naive/s':>8} {'speedup':>7} "
+        f"{'compiled/s':>10} {'act steps/s':>11} {'train steps/s':>13}"
+    )
+    print(header)
+    for preset in args.presets:
+        agent = make_agent(preset)
+        cfg = agent.config
+        params = sum(p.numel() for m in (agent.world_model, agent.behavior) for p in m.parameters())
+        ups, _ = time_updates(agent, args.updates)
+        with (
+            mock.patch("world_models.behavior.frozen", _no_freeze),
+            mock.patch("world_models.rssm.straight_through_onehot", _multinomial_onehot),
+        ):
+            naive, _ = time_updates(agent, args.updates)
+        compiled = "-"
+        if args.compile:
+            cagent = make_agent(preset, compile_=True)
+            cups, warm = time_updates(cagent, args.updates, warmup=3)
+            compiled = f"{cups:.2f} ({warm:.0f}s warm-up)"
+        act = time_acting(agent, args.env_steps)
+        per_step = cfg.train_ratio / (cfg.batch_size * cfg.seq_len)
+        train_sps = 1.0 / (1.0 / act + per_step / ups)
+        print(
+            f"{preset:>6} {params / 1e6:>7.2f}M {cfg.batch_size:>3}x{cfg.seq_len:<3} {ups:>9.2f} "
+            f"{naive:>8.2f} {ups / naive:>6.2f}x {compiled:>10} {act:>11.0f} {train_sps:>13.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

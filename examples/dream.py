@@ -1,0 +1,211 @@
+"""Which of these are real vs model? Roll the real env and the world model open-loop from the same start.
+
+    python examples/dream.py --checkpoint runs/pendulum_small/checkpoint.pt --env Pendulum-v1 --out docs
+
+The real env runs the agent's policy for ``--context + --horizon`` steps. The world model filters the first
+``--context`` real observations (posterior), then imagines the rest open-loop with the *same* actions.
+Writes ``dream.mp4`` (real | model side by side; for vector observations the right panel plots predicted vs
+real observation curves next to the real render) and ``dream_reward.png`` (predicted vs real reward).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import imageio.v2 as imageio
+import numpy as np
+import torch
+
+from world_models import Dreamer
+from world_models.distributions import symexp
+
+try:  # registers Dactyl-v0 when the environment package is available
+    import gym_dactyl  # noqa: F401
+except ImportError:
+    pass
+
+
+@dataclass
+class Args:
+    checkpoint: str = "runs/dreamer/checkpoint.pt"
+    """Checkpoint written by examples/train_dreamer.py."""
+    env: str = "Pendulum-v1"
+    """Gymnasium environment id (must match the checkpoint's spaces)."""
+    seed: int = 0
+    """Seed of the real episode."""
+    context: int = 5
+    """Real steps the model observes before dreaming open-loop."""
+    horizon: int = 60
+    """Open-loop steps."""
+    out: str = "runs/dream"
+    """Output directory."""
+    fps: int = 15
+    """Video frame rate."""
+    threads: int = 1
+    """torch intra-op threads."""
+
+
+def parse_args() -> Args:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for name, default in vars(Args()).items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    return Args(**vars(parser.parse_args()))
+
+
+def render(env: gym.Env) -> np.ndarray:
+    """The env's rgb_array frame, or a grey placeholder when its renderer is missing (e.g. no pygame)."""
+    try:
+        frame = env.render()
+    except gym.error.DependencyNotInstalled:
+        frame = None
+    return np.full((400, 400, 3), 200, np.uint8) if frame is None else np.asarray(frame)
+
+
+def rollout_real(agent: Dreamer, env: gym.Env, steps: int, seed: int) -> dict[str, list]:
+    """Run the policy; returns observations o_0..o_n, actions a_0..a_{n-1}, rewards r_1..r_n, frames."""
+    obs, _ = env.reset(seed=seed)
+    data: dict[str, list] = {"obs": [obs], "actions": [], "rewards": [0.0], "frames": [render(env)]}
+    state = None
+    for _ in range(steps):
+        action, state = agent.predict(obs, state=state, deterministic=True)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        data["obs"].append(obs)
+        data["actions"].append(action)
+        data["rewards"].append(float(reward))
+        data["frames"].append(render(env))
+        if terminated or truncated:
+            break
+    return data
+
+
+@torch.no_grad()
+def rollout_model(agent: Dreamer, real: dict[str, list], context: int) -> dict[str, np.ndarray]:
+    """Filter ``context`` real steps, then predict the rest open-loop with the real actions."""
+    wm, spec = agent.world_model, agent.obs_spec
+    n = len(real["obs"])
+    obs = [spec.to_dict(o, batched=False) for o in real["obs"][:context]]
+    obs_t = {k: torch.as_tensor(np.stack([o[k][0] for o in obs]))[None].to(agent.device) for k in spec.keys}
+    actions = torch.as_tensor(np.stack([agent.action_spec.from_env(a) for a in real["actions"]]))
+    actions = actions[None].float().to(agent.device)
+    prev = torch.cat([torch.zeros_like(actions[:, :1]), actions[:, : context - 1]], 1)
+    is_first = torch.zeros(1, context, dtype=torch.bool, device=agent.device)
+    is_first[:, 0] = True
+    post, _, _ = wm.rssm.observe(wm.encoder(obs_t), prev, is_first)
+    feats = [wm.rssm.feat(post)[0]]
+    state = {k: v[:, -1] for k, v in post.items()}
+    for t in range(context, n):
+        state = wm.rssm.img_step(state, actions[:, t - 1], sample=False)
+        feats.append(wm.rssm.feat(state))
+    feat = torch.cat(feats, 0)
+    decoded = wm.decoder(feat)
+    out = {k: symexp(v).cpu().numpy() for k, v in decoded.items() if k in spec.vectors}
+    out.update(
+        {
+            k: ((v + 0.5).clamp(0, 1) * 255).to(torch.uint8).cpu().numpy()
+            for k, v in decoded.items()
+            if k in spec.images
+        }
+    )
+    out["reward"] = wm.reward(feat).cpu().numpy()
+    return out
+
+
+def _fig_to_array(fig) -> np.ndarray:  # noqa: ANN001
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def make_frames(agent: Dreamer, real: dict[str, list], pred: dict[str, np.ndarray], context: int) -> list:
+    import matplotlib.pyplot as plt
+
+    spec = agent.obs_spec
+    n = len(real["obs"])
+    real_dicts = [spec.to_dict(o, batched=False) for o in real["obs"]]
+    frames = []
+    if spec.images:  # decoded images: real | model for every image key
+        for t in range(n):
+            rows = [np.concatenate([real_dicts[t][k][0], pred[k][t]], 1) for k in spec.images]
+            frames.append(np.concatenate(rows, 0))
+        return frames
+    vec = np.concatenate([np.stack([d[k][0] for d in real_dicts]) for k in spec.vectors], 1)
+    vec_pred = np.concatenate([pred[k] for k in spec.vectors], 1)
+    dims = min(vec.shape[1], 6)
+    height = real["frames"][0].shape[0]
+    fig, axes = plt.subplots(dims + 1, 1, figsize=(5, height / 100), dpi=100, sharex=True)
+    for t in range(n):
+        for i, ax in enumerate(axes):
+            ax.clear()
+            real_y, pred_y = (
+                (vec[:, i], vec_pred[:, i]) if i < dims else (np.array(real["rewards"]), pred["reward"])
+            )
+            ax.plot(range(t + 1), real_y[: t + 1], color="k", lw=1, label="real")
+            ax.plot(range(t + 1), pred_y[: t + 1], color="tab:red", lw=1, ls="--", label="model")
+            ax.axvline(context - 0.5, color="tab:blue", lw=0.8)
+            ax.set_xlim(0, n)
+            lo, hi = min(real_y.min(), pred_y.min()), max(real_y.max(), pred_y.max())
+            ax.set_ylim(lo - 0.1 * (hi - lo + 1e-6), hi + 0.1 * (hi - lo + 1e-6))
+            ax.set_ylabel("reward" if i == dims else f"obs[{i}]", fontsize=7)
+            ax.tick_params(labelsize=6)
+        axes[0].legend(fontsize=6, loc="upper right")
+        axes[0].set_title(
+            "left: real env | right: real (black) vs model (red); blue: dream starts", fontsize=7
+        )
+        panel = _fig_to_array(fig)
+        frame = real["frames"][t]
+        panel = panel[: frame.shape[0]]
+        frames.append(np.concatenate([frame, panel], 1))
+    plt.close(fig)
+    return frames
+
+
+def _pad16(frame: np.ndarray) -> np.ndarray:
+    """Pad with white to multiples of 16 pixels (what video codecs want)."""
+    h, w = frame.shape[:2]
+    return np.pad(frame, ((0, -h % 16), (0, -w % 16), (0, 0)), constant_values=255)
+
+
+def plot_reward(real: dict[str, list], pred: dict[str, np.ndarray], context: int, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(real["rewards"], color="k", label="real reward")
+    ax.plot(pred["reward"], color="tab:red", ls="--", label="model reward (open loop after context)")
+    ax.axvspan(0, context - 0.5, color="tab:blue", alpha=0.1, label="context (posterior)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("reward")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = gym.make(args.env, render_mode="rgb_array")
+    agent = Dreamer.load(args.checkpoint, env=env, load_replay=False)
+    real = rollout_real(agent, env, args.context + args.horizon, args.seed)
+    pred = rollout_model(agent, real, args.context)
+    frames = make_frames(agent, real, pred, args.context)
+    imageio.mimsave(out / "dream.mp4", [_pad16(f) for f in frames], fps=args.fps)
+    plot_reward(real, pred, args.context, out / "dream_reward.png")
+    err = np.abs(np.array(real["rewards"][args.context :]) - pred["reward"][args.context :])
+    print(
+        f"wrote {out / 'dream.mp4'} ({len(frames)} frames) and {out / 'dream_reward.png'}; "
+        f"open-loop reward MAE {err.mean():.3f} over {len(err)} steps"
+    )
+
+
+if __name__ == "__main__":
+    main()
