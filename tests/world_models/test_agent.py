@@ -167,7 +167,9 @@ def test_callbacks_callable_and_sb3_style_can_stop(tmp_path):
 def test_dactyl_dict_obs_multidiscrete_if_available():
     pytest.importorskip("gym_dactyl")
     env = gym.make("Dactyl-v0")
-    agent = Dreamer(env, config=DreamerConfig.from_preset("tiny", learning_starts=30, train_ratio=4.0), seed=0)
+    agent = Dreamer(
+        env, config=DreamerConfig.from_preset("tiny", learning_starts=30, train_ratio=4.0), seed=0
+    )
     assert agent.behavior.actor_grad == "reinforce" and agent.obs_spec.is_dict
     agent.learn(50, progress_bar=False)
     action, _ = agent.predict(env.reset(seed=0)[0])
