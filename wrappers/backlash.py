@@ -180,11 +180,12 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         a = np.asarray(action, dtype=np.float64)
         incr = a * np.where(a > 0.0, self._gain_up, self._gain_down)
         gap = np.abs(np.sign(a) - self.slack)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.clip(gap / np.abs(incr), 0.0, 1.0)
-        alpha[a == 0.0] = 0.0  # no motion commanded: nothing to scale, and avoids 0/0
+        size = np.abs(incr)
+        # alpha = clip(gap / |incr|, 0, 1), and 0 where no motion is commanded (avoids 0/0 without np.errstate).
+        alpha = np.divide(gap, size, out=np.zeros_like(gap), where=size > 0.0)
+        np.minimum(alpha, 1.0, out=alpha)
         self.slack += incr
-        np.clip(self.slack, -1.0, 1.0, out=self.slack)
+        np.minimum(np.maximum(self.slack, -1.0, out=self.slack), 1.0, out=self.slack)
         return ((1.0 - alpha) * a).astype(self.action_space.dtype)
 
 

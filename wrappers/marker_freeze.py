@@ -162,6 +162,8 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         if self.object_distance <= 0.0:
             thresholds[:, -1] = -1.0
         self._thresholds = thresholds
+        self._occlusion = self.marker_distance > 0.0 or self.object_distance > 0.0
+        self._key_shape = space[key].shape
         self._state_markers = STATE_LAYOUT.get(key)
         self._state_object = STATE_LAYOUT.get(object_key)
 
@@ -185,19 +187,24 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         if not self.enabled:
             return observation
         markers = np.reshape(observation[self.key], (self.n_markers, 3))
-        frozen = self.frozen
-        frozen[...] = False
+        remaining = self._remaining
         if self.dropout_probability > 0.0:
-            np.subtract(self._remaining, 1, out=self._remaining, where=self._remaining > 0)
-            start = (self._remaining == 0) & (self.np_random.random(self.n_markers) < self.dropout_probability)
-            self._remaining[start] = self.dropout_steps
-            frozen |= self._remaining > 0
-        if self.marker_distance > 0.0 or self.object_distance > 0.0:
+            remaining -= remaining > 0
+            start = self.np_random.random(self.n_markers) < self.dropout_probability
+            remaining[start & (remaining == 0)] = self.dropout_steps
+            frozen = remaining > 0
+        else:
+            frozen = np.zeros(self.n_markers, dtype=bool)
+        if self._occlusion:
             frozen |= self._occluded(observation, markers)
+        self.frozen = frozen
         out = dict(observation)
-        new = np.where(frozen[:, None], self._last, markers)
-        self._last[...] = new
-        out[self.key] = new.reshape(np.shape(observation[self.key])).astype(self._last.dtype, copy=False)
+        if frozen.any():
+            new = np.where(frozen[:, None], self._last, markers)
+            self._last[...] = new
+            out[self.key] = new.reshape(self._key_shape).astype(self._last.dtype, copy=False)
+        else:  # the common case: nothing frozen, the observation passes through unchanged
+            self._last[...] = markers
         return out
 
     def _occluded(self, observation: ObsDict, markers: np.ndarray) -> np.ndarray:
