@@ -10,8 +10,10 @@ Outputs in ``--out``: ``data/`` (shards), ``checkpoint.pt`` (resume state, writt
 ``metrics.json`` and ``samples.png``.
 
 Test sets (never trained on; other seeds than training): ``table9`` (the training appearance
-distribution), ``nominal`` (no visual randomization) and ``held_out`` (colours, lights and camera errors
-outside the training ranges, the vision analogue of the sim-to-real gap).
+distribution), ``nominal`` (no visual randomization), ``held_out`` (colours, lights and camera errors
+outside the training ranges, the vision analogue of the sim-to-real gap) and ``visual_randomization``
+(the wrappers package's ``VisualRandomization`` with its Table 9 defaults: another implementation of the
+same table, i.e. what ``make_vision_env`` shows the estimator).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from torch.nn import functional as F
 
 import gym_dactyl  # noqa: F401  (headless GL before mujoco is imported)
 from gym_dactyl.vision.appearance import HELD_OUT, TABLE9
-from gym_dactyl.vision.dataset import PoseSamples, load_shards, shard_meta, write_dataset
+from gym_dactyl.vision.dataset import VISUAL_RANDOMIZATION, PoseSamples, load_shards, shard_meta, write_dataset
 from gym_dactyl.vision.pose_net import (
     PoseNet,
     PoseNetConfig,
@@ -42,7 +44,7 @@ from gym_dactyl.vision.pose_net import (
 from gym_dactyl.vision.rendering import check_image_size
 
 PAPER_TABLE6 = {"rotation_deg": (5.01, 2.47), "position_mm": (9.27, 4.02)}  # Dactyl Table 6, real images
-APPEARANCES = {"table9": TABLE9, "nominal": None, "held_out": HELD_OUT}
+APPEARANCES = {"table9": TABLE9, "nominal": None, "held_out": HELD_OUT, "visual_randomization": VISUAL_RANDOMIZATION}
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Args:
     num_samples: int = 4000
     """Training samples (10 % of them are held out for validation / model selection)."""
     num_test: int = 300
-    """Samples in each of the three test sets."""
+    """Samples in each test set."""
     image_size: int = 64
     """Image side in pixels (64-200)."""
     epochs: int = 20
@@ -73,6 +75,8 @@ class Args:
     """torch threads (the machine is shared)."""
     progress: bool = True
     """Show progress bars."""
+    eval_only: bool = False
+    """Skip training: evaluate ``--out``/pose_estimator.pt on the test sets (rendering any that are missing)."""
 
 
 def parse_args() -> Args:
@@ -179,8 +183,8 @@ def save_samples_figure(sets: dict[str, PoseSamples], path: Path) -> None:
 
     rows = []
     for data in sets.values():
-        for i in range(2):
-            rows.append(np.concatenate(list(data.images[i * 7]), axis=1))
+        for i in range(min(2, len(data))):
+            rows.append(np.concatenate(list(data.images[(i * 7) % len(data)]), axis=1))
     iio.imwrite(path, np.concatenate(rows, axis=0))
 
 
@@ -229,7 +233,13 @@ def main() -> None:
     )
     start_epoch, best, history = 0, float("inf"), []
     ckpt_path = out / "checkpoint.pt"
-    if ckpt_path.exists():  # resume
+    if args.eval_only:
+        if not (out / "pose_estimator.pt").exists():
+            raise FileNotFoundError(f"--eval-only needs {out / 'pose_estimator.pt'}")
+        start_epoch = args.epochs
+        if (out / "metrics.json").exists():
+            history = json.loads((out / "metrics.json").read_text())["history"]
+    elif ckpt_path.exists():  # resume
         ckpt = torch.load(ckpt_path, weights_only=True)
         if ckpt["config"] == config.to_dict():
             net.load_state_dict(ckpt["state_dict"])
@@ -261,8 +271,8 @@ def main() -> None:
         history.append(
             {
                 "epoch": epoch + 1,
-                "loss_pos": sums[0] / steps_per_epoch,
-                "loss_rot": sums[1] / steps_per_epoch,
+                "loss_pos": float(sums[0] / steps_per_epoch),
+                "loss_rot": float(sums[1] / steps_per_epoch),
                 "val_position_mm": metrics["position_mm_mean"],
                 "val_rotation_deg": metrics["rotation_deg_mean"],
             }

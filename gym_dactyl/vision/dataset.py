@@ -28,7 +28,18 @@ from gym_dactyl import constants as C
 from gym_dactyl.vision.appearance import AppearanceRandomizer, AppearanceRanges
 from gym_dactyl.vision.rendering import MultiCameraRenderer, check_image_size
 
-__all__ = ["PoseSamples", "ShardWriter", "generate_samples", "load_shards", "write_dataset"]
+__all__ = [
+    "VISUAL_RANDOMIZATION",
+    "PoseSamples",
+    "ShardWriter",
+    "generate_samples",
+    "load_shards",
+    "shard_meta",
+    "write_dataset",
+]
+
+#: ``ranges`` value selecting ``wrappers.visual_randomization.VisualRandomization`` (defaults, Table 9).
+VISUAL_RANDOMIZATION = "visual_randomization"
 
 
 @dataclass
@@ -172,7 +183,7 @@ def generate_samples(
     num_samples: int,
     image_size: int = 64,
     seed: int = 0,
-    ranges: AppearanceRanges | None = None,
+    ranges: AppearanceRanges | str | None = None,
     image_noise: bool = False,
     frames_per_episode: int = 4,
     max_steps: int = 30,
@@ -185,7 +196,9 @@ def generate_samples(
         image_size: side of the square images (64–200 px).
         seed: base seed; episode ``i`` resets with seed ``seed * 100_003 + i`` and draws its appearance and
             actions from a generator seeded the same way, so a dataset is reproducible.
-        ranges: appearance distribution (e.g. ``TABLE9``, ``HELD_OUT``); None for the nominal scene.
+        ranges: appearance distribution (e.g. ``TABLE9``, ``HELD_OUT``), None for the nominal scene, or
+            :data:`VISUAL_RANDOMIZATION` for the wrappers package's ``VisualRandomization`` with its defaults
+            (its own image contrast and noise then apply when ``image_noise``).
         image_noise: also apply the episode's contrast and per-pixel noise to the stored images (test
             sets); training sets are stored clean and augmented on the fly.
         frames_per_episode: frames recorded per episode, at distinct random steps.
@@ -201,6 +214,14 @@ def generate_samples(
     if not 1 <= frames_per_episode <= max_steps:
         raise ValueError(f"frames_per_episode must be in [1, max_steps={max_steps}], got {frames_per_episode!r}")
     env = gym.make("Dactyl-v0", **{"action_type": "continuous", **(env_kwargs or {})})
+    wrapper = None
+    if isinstance(ranges, str):
+        if ranges != VISUAL_RANDOMIZATION:
+            raise ValueError(f"ranges must be AppearanceRanges, None or {VISUAL_RANDOMIZATION!r}, got {ranges!r}")
+        from wrappers.visual_randomization import VisualRandomization
+
+        env = wrapper = VisualRandomization(env)
+        ranges = None
     u = env.unwrapped
     renderer = MultiCameraRenderer(u.model, C.CAMERA_NAMES, width=image_size, height=image_size)
     appearance = AppearanceRandomizer(u.model)
@@ -218,7 +239,11 @@ def generate_samples(
                 if t in steps:
                     images = renderer.render(u.data)
                     if image_noise:
-                        images = appearance.randomize_image(images, rng)
+                        images = (
+                            wrapper.randomize_image(images)
+                            if wrapper is not None
+                            else appearance.randomize_image(images, rng)
+                        )
                     # Label with the pose the renderer drew (xpos/xquat from the last forward pass), which
                     # lags qpos by one 8 ms substep after mj_step.
                     quat = u.data.xquat[body].copy()
@@ -251,7 +276,7 @@ def write_dataset(
     num_samples: int,
     image_size: int = 64,
     seed: int = 0,
-    ranges: AppearanceRanges | None = None,
+    ranges: AppearanceRanges | str | None = None,
     appearance_name: str = "custom",
     image_noise: bool = False,
     shard_size: int = 500,
@@ -264,7 +289,7 @@ def write_dataset(
         num_samples: number of samples.
         image_size: image side in pixels (64–200).
         seed: base seed.
-        ranges: appearance distribution, None for nominal.
+        ranges: appearance distribution, None for nominal, or :data:`VISUAL_RANDOMIZATION`.
         appearance_name: name stored in the metadata (``"table9"``, ``"held_out"``, ``"nominal"``).
         image_noise: store images with contrast and pixel noise applied.
         shard_size: samples per shard.
