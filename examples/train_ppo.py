@@ -24,6 +24,8 @@ from pathlib import Path
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"  # headless rendering; must be set before MuJoCo is first imported
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ppo` helper package next to this script
+# The checkout's own packages (gym_dactyl, wrappers) first, so a stale editable install cannot shadow them.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import imageio.v2 as imageio  # noqa: E402
 import torch  # noqa: E402

@@ -53,16 +53,16 @@ class TrainArgs:
     """wall-clock budget: stop cleanly (final save, curve, video) after this many minutes of training"""
     resume: Path | None = None
     """checkpoint directory (or its model.zip) to continue training from"""
-    randomization: str = "all"
-    """randomization groups: all, none, or all but one (no-observation-noise, no-physics, no-unmodeled)"""
+    randomization: str | None = None
+    """randomization groups: all (default), none, or all but one (no-observation-noise, no-physics, no-unmodeled)"""
     no_observation_noise: bool = False
     """switch off the observation-noise group (Table 7; Table 4 ablation)"""
     no_physics: bool = False
     """switch off the physics-randomization group (Table 1; Table 4 ablation)"""
     no_unmodeled: bool = False
     """switch off the unmodeled-effects group (App. C.2; Table 4 ablation)"""
-    randomization_scale: float = 1.0
-    """scale of every randomization range (1 = the paper's)"""
+    randomization_scale: float | None = None
+    """scale of every randomization range (default 1 = the paper's)"""
     goal: str | None = None
     """goal distribution: parallel (paper), z (yaw only, easy), xyz"""
     action_type: str | None = None
@@ -217,12 +217,20 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
             values[key] = base[key]
         else:
             values[key] = default
+    # Not preset-dependent: the randomization switches (a resumed run keeps its own unless given again).
+    values["randomization"] = args.randomization or base.get("randomization") or "all"
+    scale = args.randomization_scale if args.randomization_scale is not None else base.get("randomization_scale")
+    values["randomization_scale"] = 1.0 if scale is None else float(scale)
+    for flag in ("no_observation_noise", "no_physics", "no_unmodeled"):
+        values[flag] = getattr(args, flag) or bool(base.get(flag, False))
     out = dataclasses.replace(args, preset=preset, **values)
     if out.randomization not in RANDOMIZATION_CHOICES:
         raise ValueError(f"--randomization must be one of {RANDOMIZATION_CHOICES}, got {out.randomization!r}")
     for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "dense_units", "lstm_units"):
         if getattr(out, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
+    if out.randomization_scale < 0:
+        raise ValueError(f"--randomization-scale must be >= 0, got {out.randomization_scale}")
     if out.checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every must be >= 0, got {out.checkpoint_every}")
     if out.goal not in ("parallel", "z", "xyz"):

@@ -103,6 +103,30 @@ class AsymmetricRecurrentPolicy(RecurrentActorCriticPolicy):
             **kwargs,
         )
 
+    @staticmethod
+    def _process_sequence(
+        features: th.Tensor,
+        lstm_states: tuple[th.Tensor, th.Tensor],
+        episode_starts: th.Tensor,
+        lstm: nn.LSTM,
+    ) -> tuple[th.Tensor, tuple[th.Tensor, th.Tensor]]:
+        """Run the LSTM over a batch of sequences; one fused call when episodes only start at a sequence's head.
+
+        sb3-contrib steps the LSTM one timestep at a time in Python whenever any ``episode_start`` is set.
+        RecurrentPPO's rollout buffer cuts its training sequences at episode starts, so a start can only be
+        the first element of a sequence: zeroing those initial states and running the whole sequence in one
+        ``nn.LSTM`` call is then exactly the same computation, many times faster on a CPU. Any other
+        pattern falls back to sb3-contrib's loop.
+        """
+        n_seq = lstm_states[0].shape[1]
+        starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)  # (seq_len, n_seq)
+        if starts.shape[0] > 1 and th.any(starts[1:] != 0.0):
+            return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, episode_starts, lstm)
+        keep = (1.0 - starts[0]).view(1, n_seq, 1)
+        sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
+        output, states = lstm(sequence, (keep * lstm_states[0], keep * lstm_states[1]))
+        return th.flatten(output.transpose(0, 1), start_dim=0, end_dim=1), states
+
     def make_features_extractor(self) -> KeySelectExtractor:
         """First call (the actor's extractor): policy keys; second call (the critic's): critic keys."""
         keys = self.actor_keys if self.features_extractor is None else self.critic_keys

@@ -223,3 +223,33 @@ def test_action_space_kinds_build() -> None:
     policy = AsymmetricRecurrentPolicy(env.observation_space, env.action_space, lambda _: 3e-4, dense_units=8,
                                        lstm_hidden_size=8)  # fmt: skip
     assert policy.lstm_critic is not None and policy.lstm_actor is not policy.lstm_critic
+
+
+def test_fused_lstm_matches_sb3_contrib_loop() -> None:
+    """The one-call LSTM path gives sb3-contrib's step-by-step result (starts only at sequence heads)."""
+    from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+
+    th.manual_seed(0)
+    lstm = th.nn.LSTM(6, 5)
+    n_seq, length = 4, 7
+    features = th.randn(n_seq * length, 6)
+    states = (th.randn(1, n_seq, 5), th.randn(1, n_seq, 5))
+    starts = th.zeros(n_seq, length)
+    starts[1, 0] = starts[3, 0] = 1.0  # episodes starting at the head of sequences 1 and 3
+    ours = AsymmetricRecurrentPolicy._process_sequence(features, states, starts.flatten(), lstm)
+    ref = RecurrentActorCriticPolicy._process_sequence(features, states, starts.flatten(), lstm)
+    th.testing.assert_close(ours[0], ref[0])
+    th.testing.assert_close(ours[1][0], ref[1][0])
+    th.testing.assert_close(ours[1][1], ref[1][1])
+    starts[2, 4] = 1.0  # a start inside a sequence: falls back to the loop, same result
+    ours = AsymmetricRecurrentPolicy._process_sequence(features, states, starts.flatten(), lstm)
+    ref = RecurrentActorCriticPolicy._process_sequence(features, states, starts.flatten(), lstm)
+    th.testing.assert_close(ours[0], ref[0])
+
+
+def test_resume_inherits_randomization_switches() -> None:
+    base = dict(preset="cpu", randomization="none", randomization_scale=0.0, no_physics=True, gamma=0.97)
+    args = apply_preset(TrainArgs(), base=base)
+    assert (args.preset, args.randomization, args.randomization_scale, args.no_physics, args.gamma) == (
+        "cpu", "none", 0.0, True, 0.97)  # fmt: skip
+    assert apply_preset(TrainArgs(randomization="all"), base=base).randomization == "all"
