@@ -20,19 +20,15 @@ __all__ = [
 ]
 
 
+# Hamilton product as a matrix: a ⊗ b = L(a) @ b with L(a)[i, j] = _MUL_SIGN[i, j] * a[_MUL_INDEX[i, j]].
+_MUL_INDEX = np.array([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]])
+_MUL_SIGN = np.array([[1.0, -1.0, -1.0, -1.0], [1.0, 1.0, -1.0, 1.0], [1.0, 1.0, 1.0, -1.0], [1.0, -1.0, 1.0, 1.0]])
+
+
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product ``a ⊗ b`` over the last axis."""
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    """Hamilton product ``a ⊗ b`` over the last axis (vectorised ``mju_mulQuat``)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.matmul(a[..., _MUL_INDEX] * _MUL_SIGN, b[..., None])[..., 0]
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
@@ -41,9 +37,10 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
 
 
 def canonical(q: np.ndarray) -> np.ndarray:
-    """Normalise and flip the sign so that ``w >= 0`` (q and -q are the same rotation)."""
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    return np.where(q[..., :1] < 0, -q, q)
+    """Normalise and flip the sign so that ``w >= 0`` (q and -q are the same rotation); zeros stay zero."""
+    q = np.asarray(q, dtype=np.float64)
+    norm = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
+    return q * (np.copysign(1.0, q[..., :1]) / np.maximum(norm, 1e-300))
 
 
 def rotation_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:

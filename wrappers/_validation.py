@@ -49,6 +49,7 @@ __all__ = [
     "check_range",
     "check_scale",
     "check_sigma",
+    "model_ids",
 ]
 
 
@@ -214,3 +215,35 @@ def check_mapping(name: str, value: Any) -> Mapping:
     if not isinstance(value, Mapping):
         _fail(name, value, "a mapping (dict)")
     return value
+
+
+def model_ids(model: Any, obj: Any, names: str | Iterable[str] | None, name: str, hint: str = "") -> np.ndarray:
+    """Ids of named MuJoCo objects, with an error naming the argument when one is missing.
+
+    Args:
+        model: the ``mujoco.MjModel``.
+        obj: the ``mujoco.mjtObj`` kind (geom, body, camera, ...).
+        names: one name, several names, or None (no objects).
+        name: the argument's name, for error messages.
+        hint: appended to the error message for a missing object.
+
+    Returns:
+        An int array of object ids (empty for None).
+    """
+    import mujoco
+
+    if names is None:
+        return np.zeros(0, dtype=int)
+    items = [names] if isinstance(names, str) else names
+    if not isinstance(items, Iterable) or not all(isinstance(n, str) for n in items):
+        raise InvalidArgumentError(f"{name} must be a name, a sequence of names or None, got {names!r}")
+    ids = []
+    for item in items:
+        i = mujoco.mj_name2id(model, obj, item)
+        if i < 0:
+            kind = mujoco.mjtObj(obj).name.removeprefix("mjOBJ_").lower()
+            raise InvalidArgumentError(
+                f"{name} must name {kind}s of the model, got {item!r} which the model lacks {hint}".rstrip()
+            )
+        ids.append(i)
+    return np.asarray(ids, dtype=int)

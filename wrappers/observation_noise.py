@@ -12,6 +12,8 @@ import numpy as np
 from gymnasium import spaces
 
 from gym_dactyl.constants import QUAT_KEYS
+from gym_dactyl.rotations import canonical as canonical_quat
+from gym_dactyl.rotations import quat_conj, quat_mul
 from wrappers._validation import (
     check_bool,
     check_dict_observation_space,
@@ -34,27 +36,6 @@ DACTYL_OBSERVATION_NOISE: dict[str, tuple[float, float]] = {
 PROTECTED_KEYS: tuple[str, ...] = ("state",)
 
 ObsDict = dict[str, np.ndarray]
-
-
-# Hamilton product as a matrix: a ⊗ b = L(a) @ b with L(a)[i, j] = _MUL_SIGN[i, j] * a[_MUL_INDEX[i, j]].
-_MUL_INDEX = np.array([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]])
-_MUL_SIGN = np.array([[1.0, -1.0, -1.0, -1.0], [1.0, 1.0, -1.0, 1.0], [1.0, 1.0, 1.0, -1.0], [1.0, -1.0, 1.0, 1.0]])
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product ``a ⊗ b`` of (..., 4) MuJoCo (w, x, y, z) quaternions, vectorised ``mju_mulQuat``."""
-    return np.matmul(a[..., _MUL_INDEX] * _MUL_SIGN, b[..., None])[..., 0]
-
-
-def quat_conj(q: np.ndarray) -> np.ndarray:
-    """Conjugate (inverse for unit quaternions) of (..., 4) quaternions, vectorised ``mju_negQuat``."""
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
-
-
-def canonical_quat(q: np.ndarray) -> np.ndarray:
-    """Normalise (..., 4) quaternions to unit length with w >= 0 (the env's convention); zeros stay zero."""
-    norm = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
-    return q * (np.copysign(1.0, q[..., :1]) / np.maximum(norm, 1e-300))
 
 
 def random_rotation(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:

@@ -9,7 +9,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from wrappers._validation import InvalidArgumentError, check_scale
+from wrappers._validation import InvalidArgumentError, check_scale, model_ids
 from wrappers.distributions import (
     Distribution,
     LogUniform,
@@ -221,28 +221,18 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.sampled: dict[str, Any] = {}
 
     def _resolve_object_geoms(self, object_geoms: str | Sequence[str] | None) -> np.ndarray:
-        if object_geoms is None:
-            return np.zeros(0, dtype=int)
-        names = [object_geoms] if isinstance(object_geoms, str) else object_geoms
-        if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
-            raise InvalidArgumentError(
-                f"object_geoms must be a geom name, a sequence of geom names or None, got {object_geoms!r}"
-            )
-        ids = []
-        for name in names:
-            gid = mujoco.mj_name2id(self._model, mujoco.mjtObj.mjOBJ_GEOM, name)
-            if gid < 0:
-                raise InvalidArgumentError(
-                    f"object_geoms must name geoms of the model, got {name!r} which the model lacks "
-                    "(pass object_geoms=None for an env without an object)"
-                )
+        ids = model_ids(
+            self._model, mujoco.mjtObj.mjOBJ_GEOM, object_geoms, "object_geoms",
+            hint="(pass object_geoms=None for an env without an object)",
+        )  # fmt: skip
+        for gid in ids:
             if int(self._model.geom_type[gid]) not in _SCALABLE_GEOMS:
                 raise InvalidArgumentError(
                     f"object_geoms must name primitive geoms (sphere, capsule, ellipsoid, cylinder, box), "
-                    f"got {name!r} of type {mujoco.mjtGeom(int(self._model.geom_type[gid])).name}"
+                    f"got {mujoco.mj_id2name(self._model, mujoco.mjtObj.mjOBJ_GEOM, gid)!r} of type "
+                    f"{mujoco.mjtGeom(int(self._model.geom_type[gid])).name}"
                 )
-            ids.append(gid)
-        return np.asarray(ids, dtype=int)
+        return ids
 
     # ------------------------------------------------------------------ sampling and writing
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from gym_dactyl.rotations import quat_mul
 from wrappers._validation import (
     InvalidArgumentError,
     check_bool,
@@ -18,6 +19,7 @@ from wrappers._validation import (
     check_positive,
     check_scale,
     check_sigma,
+    model_ids,
 )
 from wrappers.distributions import Distribution, Uniform, check_distribution, episode_generator
 from wrappers.physics_randomization import _mujoco_model
@@ -69,21 +71,6 @@ _VISUAL_FIELDS = (
     "mat_roughness",
     "geom_rgba",
 )
-
-
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product of (n, 4) quaternions in MuJoCo (w, x, y, z) order."""
-    aw, ax, ay, az = a.T
-    bw, bx, by, bz = b.T
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
 
 
 def _unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -361,23 +348,10 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return np.asarray(ids, dtype=int)
 
     def _resolve_geoms(self, object_geoms: str | Sequence[str] | None) -> np.ndarray:
-        if object_geoms is None:
-            return np.zeros(0, dtype=int)
-        names = [object_geoms] if isinstance(object_geoms, str) else object_geoms
-        if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
-            raise InvalidArgumentError(
-                f"object_geoms must be a geom name, a sequence of geom names or None, got {object_geoms!r}"
-            )
-        ids = []
-        for n in names:
-            i = mujoco.mj_name2id(self._model, mujoco.mjtObj.mjOBJ_GEOM, n)
-            if i < 0:
-                raise InvalidArgumentError(
-                    f"object_geoms must name geoms of the model, got {n!r} which the model lacks "
-                    "(pass object_geoms=None for an env without an object)"
-                )
-            ids.append(i)
-        return np.asarray(ids, dtype=int)
+        return model_ids(
+            self._model, mujoco.mjtObj.mjOBJ_GEOM, object_geoms, "object_geoms",
+            hint="(pass object_geoms=None for an env without an object)",
+        )  # fmt: skip
 
     def _resolve_robot(self, robot_materials: Sequence[str] | None, object_mats: set[int]) -> tuple:
         m = self._model
@@ -453,7 +427,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             m.cam_pos[c] = nom["cam_pos"][c] + s["camera_position_offset"]
             half = np.deg2rad(s["camera_rotation_deg"])[:, None] / 2.0
             dq = np.concatenate([np.cos(half), np.sin(half) * s["camera_axis"]], axis=1)
-            m.cam_quat[c] = _quat_mul(nom["cam_quat"][c], dq)
+            m.cam_quat[c] = quat_mul(nom["cam_quat"][c], dq)
             m.cam_fovy[c] = nom["cam_fovy"][c] + s["camera_fovy_offset_deg"]
         if self.enabled["lights"] and m.nlight and w > 0:
             n = s["num_lights"]
