@@ -7,7 +7,7 @@ training with on-the-fly image randomization, evaluation on three held-out test 
 
 Outputs in ``--out``: ``data/`` (shards), ``checkpoint.pt`` (resume state, written atomically each epoch),
 ``pose_estimator.pt`` (best validation weights + config; ``torch.load(weights_only=True)``),
-``metrics.json`` and ``samples.png``.
+``metrics.json``, ``samples.png`` and ``training.png``.
 
 Test sets (never trained on; other seeds than training): ``table9`` (the training appearance
 distribution), ``nominal`` (no visual randomization), ``held_out`` (colours, lights and camera errors
@@ -188,6 +188,33 @@ def save_samples_figure(sets: dict[str, PoseSamples], path: Path) -> None:
     iio.imwrite(path, np.concatenate(rows, axis=0))
 
 
+def save_history_figure(history: list[dict], results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        return
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, key, test_key, ref, unit in (
+        (axes[0], "val_position_mm", "position_mm_mean", PAPER_TABLE6["position_mm"][0], "mm"),
+        (axes[1], "val_rotation_deg", "rotation_deg_mean", PAPER_TABLE6["rotation_deg"][0], "deg"),
+    ):
+        ax.plot(epochs, [h[key] for h in history], label="validation (table9)")
+        for name, r in results.items():
+            ax.scatter([epochs[-1]], [r[test_key]], s=14, label=f"test {name}")
+        ax.axhline(ref, color="k", ls="--", lw=0.8, label="Dactyl Table 6 (real)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"mean error ({unit})")
+        ax.set_yscale("log")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     args = parse_args()
     out = Path(args.out)
@@ -233,12 +260,15 @@ def main() -> None:
     )
     start_epoch, best, history = 0, float("inf"), []
     ckpt_path = out / "checkpoint.pt"
+    previous_seconds = (None, None)
     if args.eval_only:
         if not (out / "pose_estimator.pt").exists():
             raise FileNotFoundError(f"--eval-only needs {out / 'pose_estimator.pt'}")
         start_epoch = args.epochs
         if (out / "metrics.json").exists():
-            history = json.loads((out / "metrics.json").read_text())["history"]
+            previous = json.loads((out / "metrics.json").read_text())
+            history = previous["history"]
+            previous_seconds = (previous.get("render_seconds"), previous.get("train_seconds"))
     elif ckpt_path.exists():  # resume
         ckpt = torch.load(ckpt_path, weights_only=True)
         if ckpt["config"] == config.to_dict():
@@ -313,8 +343,9 @@ def main() -> None:
             "config": config.to_dict(),
             "n_train": len(train),
             "n_val": len(val),
-            "render_seconds": render_s,
-            "train_seconds": time.time() - t_train,
+            "eval_only": args.eval_only,
+            "render_seconds": previous_seconds[0] if args.eval_only and previous_seconds[0] else render_s,
+            "train_seconds": previous_seconds[1] if args.eval_only and previous_seconds[1] else time.time() - t_train,
             "test": results,
             "mean_predictor": baseline,
             "paper_table6_real": PAPER_TABLE6,
@@ -322,7 +353,8 @@ def main() -> None:
         },
         out / "metrics.json",
     )
-    print(f"saved {out / 'pose_estimator.pt'} and {out / 'metrics.json'}")
+    save_history_figure(history, results, out / "training.png")
+    print(f"saved {out / 'pose_estimator.pt'}, {out / 'metrics.json'} and {out / 'training.png'}")
 
 
 if __name__ == "__main__":

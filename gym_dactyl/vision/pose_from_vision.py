@@ -20,7 +20,7 @@ from gym_dactyl.vision.camera_observation import IMAGES_KEY, find_image_randomiz
 from gym_dactyl.vision.pose_net import PoseNet, load_pose_net
 from gym_dactyl.vision.rendering import MultiCameraRenderer
 
-__all__ = ["PoseFromVision", "make_vision_env"]
+__all__ = ["PoseFromVision", "make_vision_env", "rollout_pose_errors"]
 
 ObsDict = dict[str, np.ndarray]
 _APPEARANCES = {"table9": TABLE9, "held_out": HELD_OUT, "nominal": None}
@@ -168,3 +168,45 @@ def make_vision_env(
     elif appearance == "held_out":
         env = AppearanceRandomization(env, HELD_OUT)
     return PoseFromVision(env, estimator)
+
+
+def rollout_pose_errors(env: gym.Env, episodes: int = 5, steps: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
+    """Estimator error along random-action rollouts of a :class:`PoseFromVision` env (or a stack containing one).
+
+    Compares the observation's estimated ``object_pos`` / ``object_quat`` with the clean values in
+    ``obs["state"]`` at every step, stopping an episode early when it ends (e.g. the block drops).
+
+    Args:
+        env: the env, e.g. from :func:`make_vision_env`.
+        episodes: number of episodes; episode ``i`` resets with seed ``seed + i``.
+        steps: random-action steps per episode.
+        seed: base seed (also seeds the random actions).
+
+    Returns:
+        ``{"position_mm": (n,), "rotation_deg": (n,), "seconds_per_step": (n,)}`` over all observed steps.
+    """
+    import time
+
+    from gym_dactyl.constants import STATE_LAYOUT as L
+
+    rng = np.random.default_rng(seed)
+    pos_err, rot_err, seconds = [], [], []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        for _ in range(steps):
+            state = obs["state"].astype(np.float64)
+            pos_err.append(1000.0 * np.linalg.norm(obs["object_pos"] - state[L["object_pos"]]))
+            rot_err.append(np.rad2deg(R.rotation_angle(obs["object_quat"].astype(np.float64), state[L["object_quat"]])))
+            t = time.perf_counter()
+            obs, _, terminated, truncated, _ = env.step(_random_action(env, rng))
+            seconds.append(time.perf_counter() - t)
+            if terminated or truncated:
+                break
+    return {"position_mm": np.array(pos_err), "rotation_deg": np.array(rot_err), "seconds_per_step": np.array(seconds)}
+
+
+def _random_action(env: gym.Env, rng: np.random.Generator) -> np.ndarray:
+    space = env.action_space
+    if isinstance(space, spaces.MultiDiscrete):
+        return rng.integers(0, space.nvec)
+    return rng.uniform(space.low, space.high).astype(space.dtype)

@@ -76,3 +76,12 @@ def test_make_vision_env(tmp_path, net):
         env.close()
     with pytest.raises(ValueError, match="appearance"):
         make_vision_env(tmp_path / "m.pt", appearance="sunny")
+
+
+def test_rollout_pose_errors(net):
+    from gym_dactyl.vision.pose_from_vision import rollout_pose_errors
+
+    env = PoseFromVision(gym.make("Dactyl-v0"), net)  # discrete actions
+    e = rollout_pose_errors(env, episodes=2, steps=3, seed=0)
+    assert e["position_mm"].shape == e["rotation_deg"].shape == e["seconds_per_step"].shape == (6,)
+    assert (e["rotation_deg"] >= 0).all() and (e["rotation_deg"] <= 180).all()
