@@ -173,6 +173,7 @@ def mean_baseline(train: PoseSamples, test: PoseSamples) -> dict[str, float]:
 
 def save_json(obj: dict, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.chmod(tmp, 0o644)
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=2)
     os.replace(tmp, path)

@@ -38,6 +38,10 @@ __all__ = [
     "write_dataset",
 ]
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
 #: ``ranges`` value selecting ``wrappers.visual_randomization.VisualRandomization`` (defaults, Table 9).
 VISUAL_RANDOMIZATION = "visual_randomization"
 
@@ -110,6 +114,7 @@ class ShardWriter:
             return
         path = self.out_dir / f"shard_{self.n_shards:05d}.npz"
         fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=".shard", suffix=".tmp")
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600 files
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(

@@ -237,6 +237,9 @@ def save_pose_net(net: PoseNet, path: str | os.PathLike, extra: dict | None = No
     payload = {"state_dict": net.state_dict(), "config": net.config.to_dict(), **(extra or {})}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)
