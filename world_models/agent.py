@@ -133,15 +133,15 @@ class Dreamer:
             self._compile()
 
     def _compile(self) -> None:
-        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP) with static shapes.
+        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP).
 
         Measured by benchmarks/dreamer_throughput.py --compile; on CPU it has not paid off so far (see
         docs/dreamer.md), hence ``compile=False`` by default.
         """
         rssm = self.world_model.rssm
-        rssm._gru = torch.compile(rssm._gru, dynamic=False)  # type: ignore[method-assign]
-        rssm.prior_net.compile(dynamic=False)
-        self.behavior.actor.net.compile(dynamic=False)
+        rssm._gru = torch.compile(rssm._gru)  # type: ignore[method-assign]
+        rssm.prior_net.compile()
+        self.behavior.actor.net.compile()
 
     # ------------------------------------------------------------------ acting
     def get_env(self) -> gym.Env | None:
