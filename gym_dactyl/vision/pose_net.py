@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import mujoco
 import numpy as np
 import torch
 from torch import nn
@@ -207,8 +208,6 @@ def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
 
 def matrix_to_quat(mat: np.ndarray) -> np.ndarray:
     """Quaternions (w, x, y, z), ``w >= 0``, of rotation matrices ``(…, 3, 3)`` (via ``mju_mat2Quat``)."""
-    import mujoco
-
     flat = np.asarray(mat, dtype=np.float64).reshape(-1, 9)
     out = np.empty((len(flat), 4))
     for i, m in enumerate(flat):
