@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from gym_dactyl.vision.pose_net import load_pose_net
@@ -12,6 +13,7 @@ from gym_dactyl.vision.pose_net import load_pose_net
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_train_pose_estimator_script(tmp_path):
     cmd = [
         sys.executable, str(ROOT / "examples" / "train_pose_estimator.py"), "--out", str(tmp_path),
