@@ -160,9 +160,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     # --- report: table, JSON, plot ---
     who = f"{ckpt} ({meta.get('num_timesteps', '?'):,} steps)" if ckpt else "random policy"
-    title = f"{who}: goal={goal}, actions={action_type}, goal timeout {timeout:g} s, " + (
-        "deterministic" if args.deterministic else "stochastic"
-    )
+    mode = "" if args.policy == "random" else ", deterministic" if args.deterministic else ", stochastic"
+    title = f"{who}: goal={goal}, actions={action_type}, goal timeout {timeout:g} s{mode}"
     print(format_table(results, title))
     report = {
         "policy": args.policy,

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
 from ppo.checkpoint import save_checkpoint
 
-__all__ = ["CheckpointCallback", "DactylMetricsCallback", "METRIC_FIELDS", "WallClockLimit"]
+__all__ = ["CheckpointCallback", "DactylMetricsCallback", "METRIC_FIELDS", "WallClockLimit", "rotation_progress"]
 
 #: Columns of ``metrics.csv`` (one row per rollout; episode statistics over the last ``window`` episodes).
 METRIC_FIELDS: tuple[str, ...] = (
@@ -25,6 +26,7 @@ METRIC_FIELDS: tuple[str, ...] = (
     "episodes",
     "window",
     "return_mean",
+    "rotation_progress_mean",
     "consecutive_successes_mean",
     "consecutive_successes_std",
     "consecutive_successes_median",
@@ -35,11 +37,22 @@ METRIC_FIELDS: tuple[str, ...] = (
 )
 
 
+def rotation_progress(episode: dict[str, float]) -> float:
+    """Return minus the success bonuses and the drop penalty: the summed rotation-progress reward (rad)."""
+    return (
+        episode["return"]
+        - SUCCESS_BONUS * episode["consecutive_successes"]
+        - DROP_PENALTY * episode["dropped"]
+    )
+
+
 class DactylMetricsCallback(BaseCallback):
     """Log Dactyl's metrics from the env infos to TensorBoard and to ``metrics.csv`` / ``metrics.jsonl``.
 
     Per finished episode: consecutive successes (the paper's metric), whether it ended in a drop, its
-    return and length. Per step: the rotation error. At each rollout end the statistics over the last
+    return and length, and its rotation progress: the return without the success bonuses and the drop
+    penalty, i.e. the sum of r_t = d_t - d_{t+1} (radians turned towards the goals). Per step: the
+    rotation error. At each rollout end the statistics over the last
     ``window`` episodes (and the rotation error over the rollout's steps) are recorded under
     ``dactyl/`` and appended as one row; ``success_rate`` is the share of episodes with >= 1 success.
 
@@ -97,6 +110,7 @@ class DactylMetricsCallback(BaseCallback):
             "episodes": self.n_episodes,
             "window": len(eps),
             "return_mean": float(np.mean([e["return"] for e in eps])) if eps else np.nan,
+            "rotation_progress_mean": float(np.mean([rotation_progress(e) for e in eps])) if eps else np.nan,
             "consecutive_successes_mean": float(np.mean(cs)),
             "consecutive_successes_std": float(np.std(cs)),
             "consecutive_successes_median": float(np.median(cs)),
@@ -127,6 +141,7 @@ class DactylMetricsCallback(BaseCallback):
         if self.print_every and self._rollouts % self.print_every == 0:
             print(
                 f"[{row['wall_s']:7.0f}s] {row['timesteps']:>10,} steps | return {row['return_mean']:7.2f} | "
+                f"rot. progress {row['rotation_progress_mean']:6.3f} | "
                 f"consec. successes {row['consecutive_successes_mean']:5.2f} | "
                 f"success rate {row['success_rate']:.2f} | "
                 f"drops {row['drop_rate']:.2f} | rot. err {row['rotation_error_mean']:.3f}",

@@ -118,7 +118,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     # An hour on 2 CPU cores, tuned for learning speed on goal "z" (see docs/ppo.md for the measurements).
     "cpu": dict(
-        total_timesteps=2_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0,
+        total_timesteps=1_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0,
         n_envs=4, n_steps=256, batch_size=512, n_epochs=4, learning_rate=3e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=128, lstm_units=128,
         log_std_init=-1.0, norm_reward=True, checkpoint_every=100_000,
@@ -159,7 +159,8 @@ def _base_type(annotation: Any) -> type:
 def build_parser(cls: type, description: str | None = None, choices: dict[str, tuple[str, ...]] | None = None):
     """Build an ``argparse.ArgumentParser`` with one ``--flag`` per dataclass field.
 
-    Booleans become ``--flag/--no-flag`` pairs; ``None`` defaults stay ``None`` so presets can fill them.
+    Booleans become ``--flag/--no-flag`` pairs (``no_*`` fields plain switches); ``None`` defaults stay
+    ``None`` so presets can fill them.
 
     Args:
         cls: the dataclass.
@@ -172,14 +173,16 @@ def build_parser(cls: type, description: str | None = None, choices: dict[str, t
     choices = choices or {}
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
-    parser = argparse.ArgumentParser(
-        description=description or cls.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=description or cls.__doc__)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         kind = _base_type(hints[f.name])
         help_ = docs.get(f.name, "")
-        if kind is bool:
+        if f.default is not None and f.default is not False:
+            help_ += f" (default: {f.default})"
+        if kind is bool and f.name.startswith("no_"):
+            parser.add_argument(flag, default=f.default, action="store_true", help=help_)
+        elif kind is bool:
             parser.add_argument(flag, default=f.default, action=argparse.BooleanOptionalAction, help=help_)
         else:
             parser.add_argument(flag, type=kind, default=f.default, choices=choices.get(f.name), help=help_)

@@ -8,6 +8,8 @@ from typing import Any
 
 import matplotlib
 
+from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -22,15 +24,23 @@ def read_metrics(csv_path: Path) -> list[dict[str, float]]:
 
 
 def plot_learning_curve(csv_path: Path, out: Path, title: str = "RecurrentPPO on Dactyl-v0") -> Path:
-    """Plot return, consecutive successes, success/drop rate and rotation error against timesteps."""
+    """Plot return, rotation progress, consecutive successes, success/drop rates, rotation error and episode
+    length (means over the last 100 episodes) against environment steps."""
     rows = read_metrics(csv_path)
+    for r in rows:  # older logs lack the column; it is a linear function of three others
+        if "rotation_progress_mean" not in r:
+            r["rotation_progress_mean"] = (
+                r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
+            )
     t = [r["timesteps"] for r in rows]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
     panels = (
-        (axes[0, 0], ("return_mean",), "episode return (window mean)"),
-        (axes[0, 1], ("consecutive_successes_mean", "consecutive_successes_median"), "consecutive successes"),
+        (axes[0, 0], ("return_mean",), "episode return"),
+        (axes[0, 1], ("rotation_progress_mean",), "rotation progress per episode (rad)"),
+        (axes[0, 2], ("consecutive_successes_mean", "consecutive_successes_median"), "consecutive successes"),
         (axes[1, 0], ("success_rate", "drop_rate"), "share of episodes"),
         (axes[1, 1], ("rotation_error_mean",), "rotation error (rad, rollout mean)"),
+        (axes[1, 2], ("episode_length_mean",), "episode length (steps)"),
     )
     for ax, keys, label in panels:
         for key in keys:

@@ -9,6 +9,8 @@ import numpy as np
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import VecNormalize
 
+from gym_dactyl import constants as C
+
 __all__ = ["ModelPolicy", "RandomPolicy", "run_episode", "summarize"]
 
 
@@ -77,7 +79,8 @@ def run_episode(
 
     Returns:
         ``(stats, frames)`` with stats ``consecutive_successes``, ``dropped``, ``length``, ``return``,
-        ``rotation_error_mean``, ``final_rotation_error`` and ``end`` (dropped / timeout / max_successes /
+        ``rotation_progress`` (the return without success bonuses and drop penalty: radians turned towards
+        the goals), ``rotation_error_mean``, ``final_rotation_error`` and ``end`` (dropped / timeout / max_successes /
         physics_error).
     """
     obs, info = env.reset(seed=seed)
@@ -105,6 +108,8 @@ def run_episode(
         "dropped": bool(info.get("dropped", False)),
         "length": length,
         "return": ret,
+        "rotation_progress": ret - C.SUCCESS_BONUS * int(info["consecutive_successes"])
+        - C.DROP_PENALTY * float(bool(info.get("dropped", False))),
         "rotation_error_mean": float(np.mean(errors)) if errors else float("nan"),
         "final_rotation_error": float(info["rotation_error"]),
         "end": end,
@@ -125,4 +130,5 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
         "rotation_error_mean": float(np.mean([e["rotation_error_mean"] for e in episodes])),
         "episode_length_mean": float(np.mean([e["length"] for e in episodes])),
         "return_mean": float(np.mean([e["return"] for e in episodes])),
+        "rotation_progress_mean": float(np.mean([e["rotation_progress"] for e in episodes])),
     }

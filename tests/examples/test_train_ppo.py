@@ -53,6 +53,7 @@ def test_script_writes_everything(run_dir: Path) -> None:
     assert not list(run_dir.glob("**/.*tmp-*"))  # no half-written checkpoint left behind
     lines = (run_dir / "metrics.csv").read_text().splitlines()
     assert lines[0].startswith("timesteps,") and "consecutive_successes_mean" in lines[0] and len(lines) >= 3
+    assert "rotation_progress_mean" in lines[0] and "drop_rate" in lines[0]
     assert (run_dir / "metrics.jsonl").is_file() and (run_dir / "learning_curve.png").is_file()
     assert list((run_dir / "tb").rglob("events.out.tfevents.*"))
 
@@ -63,6 +64,8 @@ def test_evaluate_checkpoint_and_random(run_dir: Path, tmp_path: Path) -> None:
     assert set(report["results"]) == {"nominal", "randomized", "shifted"}
     for r in report["results"].values():
         assert r["episodes"] == 2 and 0 <= r["drop_rate"] <= 1 and r["consecutive_successes_mean"] >= 0
+    for ep in report["episodes"]["nominal"]:  # return = rotation progress + 5 per success - 20 per drop
+        assert np.isclose(ep["return"], ep["rotation_progress"] + 5 * ep["consecutive_successes"] - 20 * ep["dropped"])
     assert (tmp_path / "model" / "eval.json").is_file() and (tmp_path / "model" / "eval.png").is_file()
     rnd = evaluate.main(["--policy", "random", "--episodes", "1", "--goal-timeout-s", "0.8", "--conditions", "nominal",
                          "--out", str(tmp_path / "random"), "--no-plot", "--no-video"])  # fmt: skip
