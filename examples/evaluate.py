@@ -1,4 +1,4 @@
-"""Evaluate a RecurrentPPO checkpoint (or a random policy) on Dactyl-v0 in sim-to-real conditions.
+"""Evaluate a RecurrentPPO checkpoint (or a baseline policy) on Dactyl-v0 in sim-to-real conditions.
 
 Conditions (see examples/ppo/envs.py):
     nominal     the calibrated simulator, no noise;
@@ -9,7 +9,8 @@ Conditions (see examples/ppo/envs.py):
 
     python examples/evaluate.py --checkpoint runs/ppo/final --episodes 20
     python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 80   # the paper's evaluation timeout
-    python examples/evaluate.py --policy random --goal z --episodes 20             # baseline
+    python examples/evaluate.py --policy random --goal z --episodes 20             # baselines: random actions,
+    python examples/evaluate.py --policy hold --goal z --episodes 20               # or keep the hand still
 
 Prints a Table-3-style table (consecutive successes mean ± std / median, drop rate, rotation error)
 and writes <out>/eval.json, <out>/eval.png and <out>/eval_<condition>.mp4 (one episode).
@@ -36,7 +37,7 @@ from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoin
 from ppo.config import GROUP_FLAGS, parse_dataclass  # noqa: E402
 from ppo.envs import CONDITIONS, effective_groups, make_condition_env  # noqa: E402
 from ppo.plots import plot_evaluation  # noqa: E402
-from ppo.rollout import ModelPolicy, RandomPolicy, run_episode, summarize  # noqa: E402
+from ppo.rollout import HoldPolicy, ModelPolicy, RandomPolicy, run_episode, summarize  # noqa: E402
 
 
 @dataclass
@@ -44,9 +45,9 @@ class EvalArgs:
     """Evaluate a Dactyl policy: consecutive successes per episode, as in Dactyl Table 3."""
 
     checkpoint: Path | None = None
-    """checkpoint directory (or its model.zip) written by train_ppo.py; needed unless --policy random"""
+    """checkpoint directory (or its model.zip) written by train_ppo.py; needed with --policy model"""
     policy: str = "model"
-    """model (the checkpoint) or random (uniform random actions, a baseline)"""
+    """model (the checkpoint), or a baseline: random (uniform random actions) or hold (action 0: keep still)"""
     conditions: str = "nominal,randomized,shifted"
     """comma-separated conditions: nominal, randomized (training distribution), shifted (held-out real world)"""
     episodes: int = 20
@@ -54,25 +55,29 @@ class EvalArgs:
     goal_timeout_s: float | None = None
     """simulated seconds without a success before an episode ends (default: the training value; paper eval: 80)"""
     goal: str | None = None
-    """goal distribution (default: the checkpoint's; z for --policy random)"""
+    """goal distribution (default: the checkpoint's; z for the baselines)"""
     action_type: str | None = None
-    """action interface for --policy random (default continuous); a model uses its own"""
+    """action interface of the baselines (default continuous); a model uses its own"""
     randomization: str = "all"
-    """groups of the randomized condition for --policy random: all or none (a model uses its training groups)"""
+    """groups of the randomized condition for the baselines: all or none (a model uses its training groups)"""
     deterministic: bool = True
     """use the mode of the policy's action distribution"""
     seed: int = 1000
     """seed of episode i is seed + i (the same goals for every policy)"""
     out: Path | None = None
-    """output directory (default: <checkpoint>/eval, or runs/eval_random)"""
+    """output directory (default: <checkpoint>/eval, or runs/eval_<policy>)"""
     video: bool = True
     """save a video of the first episode of the first condition"""
     plot: bool = True
     """save a bar chart of the results"""
 
 
-CHOICES = {"policy": ("model", "random"), "goal": ("parallel", "z", "xyz"), "action_type": ("discrete", "continuous"),
-           "randomization": ("all", "none")}  # fmt: skip
+CHOICES = {
+    "policy": ("model", "random", "hold"),
+    "goal": ("parallel", "z", "xyz"),
+    "action_type": ("discrete", "continuous"),
+    "randomization": ("all", "none"),
+}
 
 
 def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
@@ -106,11 +111,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     torch.set_num_threads(1)
 
-    # --- what is evaluated: a checkpoint (its settings) or the random baseline ---
+    # --- what is evaluated: a checkpoint (its settings) or a baseline ---
     train: dict[str, Any] = {}
     if args.policy == "model":
         if args.checkpoint is None:
-            raise ValueError("--checkpoint is required with --policy model (or pass --policy random)")
+            raise ValueError("--checkpoint is required with --policy model (or pass --policy random / hold)")
         ckpt = resolve_checkpoint(args.checkpoint)
         meta_path = ckpt / "meta.json"
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         ckpt, meta = None, {}
         groups = {g: args.randomization == "all" for g in GROUP_FLAGS}
-        out = args.out or Path("runs/eval_random")
+        out = args.out or Path(f"runs/eval_{args.policy}")
     goal = args.goal or train.get("goal", "z")
     action_type = train.get("action_type", args.action_type or "continuous")
     timeout = args.goal_timeout_s or train.get("goal_timeout_s", 8.0)
@@ -143,8 +148,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     vecnorm = load_vecnormalize(ckpt)
                     vecnorm.training = False
                 policy = ModelPolicy(model, vecnorm, deterministic=args.deterministic)
-            else:
+            elif args.policy == "random":
                 policy = RandomPolicy(env.action_space, seed=args.seed)
+            else:
+                policy = HoldPolicy(env.action_space)
             eps = []
             for i in range(args.episodes):
                 stats, frames = run_episode(env, policy, seed=args.seed + i, record=record and i == 0)
@@ -159,8 +166,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results[condition] = summarize(eps)
 
     # --- report: table, JSON, plot ---
-    who = f"{ckpt} ({meta.get('num_timesteps', '?'):,} steps)" if ckpt else "random policy"
-    mode = "" if args.policy == "random" else ", deterministic" if args.deterministic else ", stochastic"
+    who = f"{ckpt} ({meta.get('num_timesteps', '?'):,} steps)" if ckpt else f"{args.policy} policy"
+    mode = "" if args.policy != "model" else ", deterministic" if args.deterministic else ", stochastic"
     title = f"{who}: goal={goal}, actions={action_type}, goal timeout {timeout:g} s{mode}"
     print(format_table(results, title))
     report = {

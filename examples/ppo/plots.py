@@ -13,7 +13,7 @@ from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_evaluation", "plot_learning_curve", "read_metrics"]
+__all__ = ["plot_comparison", "plot_evaluation", "plot_learning_curve", "read_metrics"]
 
 
 def read_metrics(csv_path: Path) -> list[dict[str, float]]:
@@ -78,6 +78,47 @@ def plot_evaluation(results: dict[str, dict[str, Any]], out: Path, title: str = 
     ax2.set_xticks(list(x), names, rotation=20, ha="right", fontsize=8)
     ax2.set_ylabel("drop rate")
     ax2.set_ylim(0, 1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_comparison(reports: dict[str, Path], out: Path, title: str = "evaluation") -> Path:
+    """Grouped bars of several ``eval.json`` reports (e.g. a checkpoint and the random baseline) per condition.
+
+    Args:
+        reports: label -> path of an ``eval.json`` written by ``examples/evaluate.py``.
+        out: PNG to write.
+        title: figure title.
+    """
+    import json
+
+    import numpy as np
+
+    data = {label: json.loads(Path(p).read_text())["results"] for label, p in reports.items()}
+    conditions = list(next(iter(data.values())))
+    metrics = (
+        ("consecutive_successes_mean", "consecutive successes (mean ± std)", "consecutive_successes_std"),
+        ("drop_rate", "drop rate", None),
+        ("rotation_progress_mean", "rotation progress per episode (rad)", None),
+    )
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4))
+    width = 0.8 / len(data)
+    x = np.arange(len(conditions))
+    for ax, (key, label, err) in zip(axes, metrics, strict=True):
+        for i, (name, res) in enumerate(data.items()):
+            values = [res[c][key] for c in conditions]
+            errors = [res[c][err] for c in conditions] if err else None
+            ax.bar(x + (i - (len(data) - 1) / 2) * width, values, width, yerr=errors, capsize=3, label=name)
+        ax.set_xticks(x, conditions)
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+        ax.axhline(0, color="k", lw=0.6)
+    axes[0].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out)

@@ -11,7 +11,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gym_dactyl import constants as C
 
-__all__ = ["ModelPolicy", "RandomPolicy", "run_episode", "summarize"]
+__all__ = ["HoldPolicy", "ModelPolicy", "RandomPolicy", "run_episode", "summarize"]
 
 
 class Policy(Protocol):
@@ -63,6 +63,25 @@ class RandomPolicy:
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """A random action."""
         return self.action_space.sample()
+
+
+class HoldPolicy:
+    """The do-nothing baseline: relative action 0 (the middle bin for discrete actions) holds the hand still."""
+
+    def __init__(self, action_space: gym.Space) -> None:
+        if isinstance(action_space, gym.spaces.MultiDiscrete):
+            self.action = (action_space.nvec // 2).astype(action_space.dtype)
+        elif isinstance(action_space, gym.spaces.Box):
+            self.action = np.zeros(action_space.shape, dtype=action_space.dtype)
+        else:
+            raise ValueError(f"HoldPolicy supports Box and MultiDiscrete action spaces, got {action_space}")
+
+    def reset(self) -> None:
+        """Nothing to reset."""
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The zero action."""
+        return self.action.copy()
 
 
 def run_episode(

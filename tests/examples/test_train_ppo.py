@@ -70,6 +70,9 @@ def test_evaluate_checkpoint_and_random(run_dir: Path, tmp_path: Path) -> None:
     rnd = evaluate.main(["--policy", "random", "--episodes", "1", "--goal-timeout-s", "0.8", "--conditions", "nominal",
                          "--out", str(tmp_path / "random"), "--no-plot", "--no-video"])  # fmt: skip
     assert rnd["results"]["nominal"]["episodes"] == 1
+    hold = evaluate.main(["--policy", "hold", "--episodes", "1", "--goal-timeout-s", "0.8", "--conditions", "nominal",
+                          "--action-type", "discrete", "--out", str(tmp_path / "hold"), "--no-plot", "--no-video"])
+    assert hold["results"]["nominal"]["episodes"] == 1 and hold["action_type"] == "discrete"
 
 
 def _rollout_actions(ckpt: Path, steps: int = 12) -> np.ndarray:
