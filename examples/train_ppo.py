@@ -16,6 +16,7 @@ Writes to --logdir: tb/ (TensorBoard), metrics.csv + metrics.jsonl, checkpoints/
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -80,8 +81,6 @@ def main(argv: list[str] | None = None) -> Path:
     args = parse_dataclass(TrainArgs, argv, choices=CHOICES)
     resume_meta: dict = {}
     if args.resume is not None:
-        import json
-
         ckpt = resolve_checkpoint(args.resume)
         meta_path = ckpt / "meta.json"
         resume_meta = json.loads(meta_path.read_text()).get("args", {}) if meta_path.is_file() else {}
@@ -116,7 +115,9 @@ def main(argv: list[str] | None = None) -> Path:
             venv.training = True
             venv.norm_reward = args.norm_reward
             model, _, ckpt = load_checkpoint(args.resume, device=args.device, env=venv)
-            print(f"resumed {ckpt} at {model.num_timesteps:,} steps")
+            # fresh episodes for the new segment (not a replay of the first run's seeds), reproducibly
+            model.set_random_seed(args.seed + model.num_timesteps)
+            print(f"resumed {ckpt} at {model.num_timesteps:,} steps (model hyperparameters are the checkpoint's)")
         else:
             obs_space = raw.observation_space
             assert isinstance(obs_space, spaces.Dict)

@@ -52,7 +52,7 @@ class TrainArgs:
     max_minutes: float | None = None
     """wall-clock budget: stop cleanly (final save, curve, video) after this many minutes of training"""
     resume: Path | None = None
-    """checkpoint directory (or its model.zip) to continue training from"""
+    """checkpoint dir (or its model.zip) to continue: model + hyperparameters, normalisation stats, step count"""
     randomization: str | None = None
     """randomization groups: all (default), none, or all but one (no-observation-noise, no-physics, no-unmodeled)"""
     no_observation_noise: bool = False
