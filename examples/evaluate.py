@@ -58,8 +58,8 @@ class EvalArgs:
     """goal distribution (default: the checkpoint's; z for the baselines)"""
     action_type: str | None = None
     """action interface of the baselines (default continuous); a model uses its own"""
-    randomization: str = "all"
-    """groups of the randomized condition for the baselines: all or none (a model uses its training groups)"""
+    randomization: str | None = None
+    """groups of the randomized condition: all or none (default: a model's training groups; all for baselines)"""
     deterministic: bool = True
     """use the mode of the policy's action distribution"""
     seed: int = 1000
@@ -121,10 +121,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         train = meta.get("args", {})
         groups = meta.get("randomization_applied", meta.get("randomization", {g: False for g in GROUP_FLAGS}))
+        if args.randomization is not None:
+            groups = {g: args.randomization != "none" for g in GROUP_FLAGS}
         out = args.out or ckpt / "eval"
     else:
         ckpt, meta = None, {}
-        groups = {g: args.randomization == "all" for g in GROUP_FLAGS}
+        groups = {g: args.randomization != "none" for g in GROUP_FLAGS}
         out = args.out or Path(f"runs/eval_{args.policy}")
     goal = args.goal or train.get("goal", "z")
     action_type = train.get("action_type", args.action_type or "continuous")
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "goal": goal,
         "action_type": action_type,
         "goal_timeout_s": timeout,
-        "training_randomization": groups,
+        "training_randomization": meta.get("randomization_applied"),
+        "randomized_condition_groups": groups,
         "randomization_available_now": effective_groups({g: True for g in GROUP_FLAGS}),
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()},
         "results": results,
