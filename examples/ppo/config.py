@@ -45,8 +45,8 @@ class TrainArgs:
     """hyperparameter preset: quick (minutes; the default), cpu (an hour on 2 cores, goal z), paper (Dactyl §1)"""
     seed: int = 0
     """random seed; env of rank r is seeded seed + r"""
-    logdir: Path = Path("runs/ppo")
-    """run directory: TensorBoard logs, metrics.csv/jsonl, checkpoints/, final/, video"""
+    logdir: Path | None = None
+    """run directory: tb/, metrics.csv/jsonl, checkpoints/, final/, video (default runs/ppo; --resume: the run's)"""
     total_timesteps: int | None = None
     """total environment steps of the run, counting steps done before --resume (default: preset)"""
     max_minutes: float | None = None
@@ -221,6 +221,7 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
         else:
             values[key] = default
     # Not preset-dependent: the randomization switches (a resumed run keeps its own unless given again).
+    values["logdir"] = Path(args.logdir or base.get("logdir") or "runs/ppo")
     values["randomization"] = args.randomization or base.get("randomization") or "all"
     scale = args.randomization_scale if args.randomization_scale is not None else base.get("randomization_scale")
     values["randomization_scale"] = 1.0 if scale is None else float(scale)

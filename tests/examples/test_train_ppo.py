@@ -259,3 +259,5 @@ def test_resume_inherits_randomization_switches() -> None:
     assert (args.preset, args.randomization, args.randomization_scale, args.no_physics, args.gamma) == (
         "cpu", "none", 0.0, True, 0.97)  # fmt: skip
     assert apply_preset(TrainArgs(randomization="all"), base=base).randomization == "all"
+    assert apply_preset(TrainArgs(), base=dict(base, logdir="runs/x")).logdir == Path("runs/x")
+    assert apply_preset(TrainArgs()).logdir == Path("runs/ppo")
