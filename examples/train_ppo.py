@@ -4,7 +4,7 @@ The actor's LSTM sees only the (noisy) policy keys; the critic's LSTM sees the c
 Observations are normalised with running statistics and clipped at ±5 σ (VecNormalize).
 
     python examples/train_ppo.py                                  # --preset quick: a few minutes on a CPU
-    python examples/train_ppo.py --preset cpu --logdir runs/ppo_cpu   # an hour on 2 cores, goal "z"
+    python examples/train_ppo.py --preset cpu --logdir runs/ppo_cpu   # an hour on 2 cores, goal "z", no randomization
     python examples/train_ppo.py --preset paper                   # Dactyl's hyperparameters, big machines
     python examples/train_ppo.py --randomization no-physics       # one Table 4 ablation per flag
     python examples/train_ppo.py --resume runs/ppo/checkpoints/step_0000010240

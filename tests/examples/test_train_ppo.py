@@ -223,6 +223,16 @@ def test_presets_and_table4_flags() -> None:
         apply_preset(TrainArgs(preset="huge"))
 
 
+def test_cpu_preset_is_the_unrandomized_small_compute_variant() -> None:
+    cpu = apply_preset(TrainArgs(preset="cpu"))
+    assert (cpu.randomization, cpu.total_timesteps, cpu.goal, cpu.action_type) == ("none", 3_000_000, "z", "continuous")
+    assert not any(randomization_groups(cpu).values())
+    assert apply_preset(TrainArgs(preset="cpu", randomization="all")).randomization == "all"  # a flag wins
+    assert apply_preset(TrainArgs(preset="paper")).randomization == "all"
+    assert apply_preset(TrainArgs(), base=dict(preset="cpu")).randomization == "none"  # resuming a cpu run
+    assert apply_preset(TrainArgs(), base=dict(preset="cpu", randomization="all")).randomization == "all"
+
+
 def test_action_space_kinds_build() -> None:
     env = gym.make("Dactyl-v0", action_type="discrete")
     assert isinstance(env.action_space, spaces.MultiDiscrete)
