@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +27,15 @@ try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
 except ImportError:
     pass
+import world_models.envs  # noqa: E402,F401  (registers PixelReach-v0, a cheap pixel task)
 
 
 @dataclass
 class Args:
     env: str = "Pendulum-v1"
-    """Gymnasium environment id (e.g. Pendulum-v1, CartPole-v1, Dactyl-v0)."""
+    """Gymnasium environment id (e.g. Pendulum-v1, CartPole-v1, Dactyl-v0, PixelReach-v0)."""
+    env_kwargs: str = "{}"
+    """JSON object of keyword arguments for gym.make, e.g. '{"goal": "z", "action_type": "continuous"}'."""
     preset: str = "small"
     """DreamerConfig size preset: tiny, small or S."""
     total_timesteps: int = 20_000
@@ -70,6 +74,19 @@ def parse_args() -> Args:
             kind = {"int": int, "float": float, "str": str}[str(field.type)]
             parser.add_argument(flag, type=kind, default=field.default)
     return Args(**vars(parser.parse_args()))
+
+
+def parse_env_kwargs(text: str) -> dict[str, object]:
+    """Parse ``--env-kwargs``: a JSON object with string keys."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"--env-kwargs must be a JSON object such as '{{\"goal\": \"z\"}}', got {text!r} ({err})"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object (a dict of keyword arguments), got {text!r}")
+    return value
 
 
 def evaluate(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> float:
@@ -180,9 +197,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     logdir = Path(args.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
     t0 = time.time()
-    env = gym.make(args.env)
-    eval_env = gym.make(args.env)
+    env = gym.make(args.env, **env_kwargs)
+    eval_env = gym.make(args.env, **env_kwargs)
     checkpoint = logdir / "checkpoint.pt"
     if args.resume and checkpoint.exists():
         agent = Dreamer.load(checkpoint, env=env, tensorboard_log=str(logdir / "tb"))
@@ -193,7 +211,7 @@ def main() -> None:
         overrides = {"train_ratio": args.train_ratio} if args.train_ratio else {}
         config = DreamerConfig.from_preset(args.preset, **overrides)
         agent = Dreamer(env, config=config, seed=args.seed, tensorboard_log=str(logdir / "tb"))
-    print(f"env {args.env} preset {args.preset} config {agent.config}")
+    print(f"env {args.env} kwargs {env_kwargs} preset {args.preset} config {agent.config}")
     remaining = max(0, args.total_timesteps - agent.num_timesteps)
     monitor = TrainingMonitor(args, logdir, eval_env, t0)
     agent.learn(

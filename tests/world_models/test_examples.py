@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
@@ -62,3 +64,39 @@ def test_train_resume_and_dream(tmp_path):
         str(dream),
     )
     assert (dream / "dream.mp4").stat().st_size > 0 and (dream / "dream_reward.png").exists()
+
+
+def test_env_kwargs_pixels_and_evaluate(tmp_path):
+    logdir = tmp_path / "pixels"
+    kwargs = '{"size": 8, "max_steps": 10}'
+    out = _run(
+        "examples/train_dreamer.py",
+        *("--env", "PixelReach-v0", "--env-kwargs", kwargs, "--preset", "tiny", "--logdir", str(logdir)),
+        *("--total-timesteps", "30", "--train-ratio", "8", "--eval-every", "0", "--no-progress-bar"),
+    )
+    assert "kwargs {'size': 8, 'max_steps': 10}" in out and "done: 30 env steps" in out
+    report = tmp_path / "eval.json"
+    out = _run(
+        "examples/evaluate_dreamer.py",
+        *("--checkpoint", str(logdir / "checkpoint.pt"), "--env", "PixelReach-v0", "--env-kwargs", kwargs),
+        *("--episodes", "2", "--seed", "5", "--out", str(report)),
+    )
+    assert "seeds 5..6" in out and report.exists()
+    out = _run("examples/evaluate_dreamer.py", "--policy", "random", "--env", "PixelReach-v0", "--episodes", "2")
+    assert "random actions" in out
+
+
+@pytest.mark.parametrize(
+    "script, args, message",
+    [
+        ("examples/train_dreamer.py", ["--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
+        ("examples/train_dreamer.py", ["--env-kwargs", "{goal: z}"], "--env-kwargs must be a JSON object"),
+        ("examples/evaluate_dreamer.py", ["--policy", "best"], "--policy must be one of"),
+        ("examples/evaluate_dreamer.py", [], "--checkpoint is required"),
+    ],
+)
+def test_bad_script_arguments_raise_value_error(script, args, message):
+    proc = subprocess.run(
+        [sys.executable, script, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0 and "ValueError" in proc.stderr and message in proc.stderr

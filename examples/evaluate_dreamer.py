@@ -1,0 +1,155 @@
+"""Evaluate a Dreamer checkpoint (or uniform random actions) on a Gymnasium env, episode by episode.
+
+    python examples/evaluate_dreamer.py --checkpoint runs/dreamer_dactyl_z/checkpoint.pt --env Dactyl-v0 \
+        --env-kwargs '{"goal": "z", "action_type": "continuous", "goal_timeout_s": 8.0}' --episodes 50 --seed 1000
+    python examples/evaluate_dreamer.py --policy random --env PixelReach-v0 --episodes 20 --seed 20000
+
+Episode i is reset with seed ``seed + i``; the random policy's action space is seeded with ``seed`` (as in
+examples/evaluate.py, so the random baselines there are reproduced exactly). Reports the return (mean ± std /
+median) and, on Dactyl-v0 (``info["consecutive_successes"]`` present), the Dactyl Table-3 metrics:
+consecutive successes, success rate, drop rate and rotation progress (the return without the +5 success
+bonuses and the −20 drop penalty: radians turned towards the goals). Writes ``--out`` (JSON) when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from train_dreamer import parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
+
+from world_models import Dreamer
+
+POLICIES = ("model", "random")
+SUCCESS_BONUS, DROP_PENALTY = 5.0, -20.0  # Dactyl-v0's reward terms (gym_dactyl.constants)
+
+
+@dataclass
+class Args:
+    checkpoint: str = ""
+    """Dreamer checkpoint written by train_dreamer.py (needed with --policy model)."""
+    policy: str = "model"
+    """model (the checkpoint) or random (uniform random actions)."""
+    env: str = "Dactyl-v0"
+    """Gymnasium environment id."""
+    env_kwargs: str = "{}"
+    """JSON object of keyword arguments for gym.make."""
+    episodes: int = 20
+    """Number of episodes."""
+    seed: int = 1000
+    """Episode i is reset with seed + i."""
+    deterministic: bool = True
+    """Act with the actor's mode (model only)."""
+    out: str = ""
+    """Write the per-episode results and the summary to this JSON file."""
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for field in dataclasses.fields(Args):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(field.type)]
+            parser.add_argument(flag, type=kind, default=field.default)
+    args = Args(**vars(parser.parse_args(argv)))
+    if args.policy not in POLICIES:
+        raise ValueError(f"--policy must be one of {POLICIES}, got {args.policy!r}")
+    if args.policy == "model" and not args.checkpoint:
+        raise ValueError("--checkpoint is required with --policy model (or pass --policy random)")
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    return args
+
+
+def run_episode(env: gym.Env, agent: Dreamer | None, seed: int, deterministic: bool) -> dict[str, Any]:
+    """One episode; ``agent=None`` takes uniform random actions from ``env.action_space``."""
+    obs, info = env.reset(seed=seed)
+    state, done, ret, length = None, False, 0.0, 0
+    while not done:
+        if agent is None:
+            action = env.action_space.sample()
+        else:
+            action, state = agent.predict(obs, state=state, deterministic=deterministic)
+        obs, reward, terminated, truncated, info = env.step(action)
+        ret += float(reward)
+        length += 1
+        done = terminated or truncated
+    stats: dict[str, Any] = {"return": ret, "length": length}
+    if "consecutive_successes" in info:  # Dactyl-v0
+        successes, dropped = int(info["consecutive_successes"]), bool(info.get("dropped", False))
+        stats.update(
+            consecutive_successes=successes,
+            dropped=dropped,
+            rotation_progress=ret - SUCCESS_BONUS * successes - DROP_PENALTY * float(dropped),
+        )
+    return stats
+
+
+def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
+    returns = np.array([e["return"] for e in episodes])
+    summary = {
+        "episodes": len(episodes),
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "return_median": float(np.median(returns)),
+        "length_mean": float(np.mean([e["length"] for e in episodes])),
+    }
+    if "consecutive_successes" in episodes[0]:
+        cs = np.array([e["consecutive_successes"] for e in episodes], dtype=float)
+        summary.update(
+            consecutive_successes_mean=float(cs.mean()),
+            consecutive_successes_std=float(cs.std()),
+            consecutive_successes_median=float(np.median(cs)),
+            success_rate=float(np.mean(cs > 0)),
+            drop_rate=float(np.mean([e["dropped"] for e in episodes])),
+            rotation_progress_mean=float(np.mean([e["rotation_progress"] for e in episodes])),
+        )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    env = gym.make(args.env, **env_kwargs)
+    agent = None
+    if args.policy == "model":
+        agent = Dreamer.load(args.checkpoint, env=env)
+    else:
+        env.action_space.seed(args.seed)
+    episodes = [run_episode(env, agent, args.seed + i, args.deterministic) for i in range(args.episodes)]
+    env.close()
+    summary = summarize(episodes)
+    who = f"{args.checkpoint} ({agent.num_timesteps} env steps)" if agent is not None else "random actions"
+    mode = "" if agent is None else ", deterministic" if args.deterministic else ", stochastic"
+    print(f"{who} on {args.env} {env_kwargs}{mode}, seeds {args.seed}..{args.seed + args.episodes - 1}")
+    print(
+        f"  return {summary['return_mean']:.2f} ± {summary['return_std']:.2f} / median {summary['return_median']:.2f}"
+        f", length {summary['length_mean']:.1f}"
+    )
+    if "consecutive_successes_mean" in summary:
+        print(
+            f"  consecutive successes {summary['consecutive_successes_mean']:.2f} ± "
+            f"{summary['consecutive_successes_std']:.2f} / median {summary['consecutive_successes_median']:g}, "
+            f"success rate {summary['success_rate']:.2f}, drop rate {summary['drop_rate']:.2f}, "
+            f"rotation progress {summary['rotation_progress_mean']:+.2f} rad"
+        )
+    report = {"args": dataclasses.asdict(args), "summary": summary, "episodes": episodes}
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2))
+        print(f"results: {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
