@@ -85,6 +85,8 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._buffer = np.empty((self.delay_steps, *space.shape), dtype=space.dtype)
         self._buffer[...] = self.fill
         self._head = 0
+        self._any_delayed = False
+        self._dtype = space.dtype
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Reset the env, draw this episode's delay mask and empty the delay line (reported in info)."""
@@ -97,13 +99,14 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
             self.delay_mask[...] = self.np_random.random(self.delay_mask.shape) < self.probability
         self._buffer[...] = self.fill
         self._head = 0
+        self._any_delayed = bool(self.delay_mask.any())
         return obs, {**info, "action_delay_mask": self.delay_mask.copy()}
 
     def action(self, action: np.ndarray) -> np.ndarray:
         """Return the action with delayed actuators replaced by their value ``delay_steps`` steps ago."""
-        if not self.delay_mask.any():
+        if not self._any_delayed:
             return action
-        action = np.asarray(action, dtype=self.action_space.dtype)
+        action = np.asarray(action, dtype=self._dtype)
         slot = self._buffer[self._head]
         out = np.where(self.delay_mask, slot, action)
         slot[...] = action

@@ -23,8 +23,8 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
 
     with every σ multiplied by ``(high_i - low_i) · scale`` (the multiplicative one only by ``scale``: it is
     already relative). All draws use ``self.np_random`` (the env's generator), so ``reset(seed=s)``
-    reproduces them. With ``scale=0`` or ``enabled=False`` actions pass through untouched (not even clipped)
-    and nothing is drawn.
+    reproduces them; the per-step terms are drawn ``block_steps`` (128) steps at a time.
+    With ``scale=0`` or ``enabled=False`` actions pass through untouched (not even clipped) and nothing is drawn.
 
     Limitations: clipping piles probability mass on the bounds for actions near them; the noise is drawn
     independently per coordinate. Requires a ``Box`` action space with finite bounds; for a discrete interface
@@ -89,8 +89,13 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._sigma_m = self.uncorrelated_multiplicative * self.scale
         #: The per-episode additive offset ``c`` in action units (zeros until the first reset).
         self.correlated_noise = np.zeros(space.shape)
-        self._eps = np.empty(space.shape)
-        self._out = np.empty(space.shape)
+        self._dtype = space.dtype
+        # Per-step noise is drawn ``block_steps`` steps at a time (one generator call per block, not two per
+        # step): row t of ``_factor`` is 1 + σ_m·η_t and row t of ``_offset`` is c + σ_u·ε_t.
+        self.block_steps = 128
+        self._factor = np.ones((0, *space.shape))
+        self._offset = np.zeros((0, *space.shape))
+        self._row = 0
 
     @property
     def active(self) -> bool:
@@ -108,25 +113,33 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Reset the env, then draw this episode's correlated offset from the (re)seeded generator."""
         obs, info = self.env.reset(seed=seed, options=options)
+        self._row = len(self._factor)  # the block drawn in the last episode is discarded
         if self.active and self.correlated_additive > 0.0:
             self.np_random.standard_normal(out=self.correlated_noise)
             self.correlated_noise *= self._sigma_c
         return obs, info
 
+    def _draw_block(self) -> None:
+        """Draw the next ``block_steps`` steps of noise (both terms in one generator call)."""
+        eps = self.np_random.standard_normal((2, self.block_steps, *self.correlated_noise.shape))
+        self._factor = eps[0]
+        self._factor *= self._sigma_m
+        self._factor += 1.0
+        self._offset = eps[1]
+        self._offset *= self._sigma_u
+        self._offset += self.correlated_noise
+        self._row = 0
+
     def action(self, action: np.ndarray) -> np.ndarray:
         """Return the noisy, clipped action (a new array of the action space's dtype)."""
         if not self.active:
             return action
-        rng, out, eps = self.np_random, self._out, self._eps
-        out[...] = action
-        if self.uncorrelated_multiplicative > 0.0:
-            rng.standard_normal(out=eps)
-            eps *= self._sigma_m
-            eps += 1.0
-            out *= eps
-        out += self.correlated_noise
-        if self.uncorrelated_additive > 0.0:
-            rng.standard_normal(out=eps)
-            eps *= self._sigma_u
-            out += eps
-        return np.clip(out, self._low, self._high).astype(self.action_space.dtype)
+        if self._row >= len(self._factor):
+            self._draw_block()
+        t = self._row
+        self._row = t + 1
+        out = action * self._factor[t]
+        out += self._offset[t]
+        np.maximum(out, self._low, out=out)
+        np.minimum(out, self._high, out=out)
+        return out.astype(self._dtype, copy=False)

@@ -151,6 +151,7 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         self.rate_down = np.full(shape, np.inf)
         self._gain_up = np.zeros(shape)  # action_scale · δ+ · Δt
         self._gain_down = np.zeros(shape)
+        self._dtype = space.dtype
 
     @property
     def active(self) -> bool:
@@ -178,15 +179,22 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         if not self.active:
             return action
         a = np.asarray(action, dtype=np.float64)
-        incr = a * np.where(a > 0.0, self._gain_up, self._gain_down)
-        gap = np.abs(np.sign(a) - self.slack)
-        size = np.abs(incr)
-        # alpha = clip(gap / |incr|, 0, 1), and 0 where no motion is commanded (avoids 0/0 without np.errstate).
-        alpha = np.divide(gap, size, out=np.zeros_like(gap), where=size > 0.0)
+        incr = np.where(a > 0.0, self._gain_up, self._gain_down)
+        incr *= a
+        gap = np.sign(a)
+        gap -= self.slack
+        np.abs(gap, out=gap)
+        # alpha = min(gap / |incr|, 1). |incr| = 0 only where a = 0, where the output is 0 whatever alpha is, so a
+        # tiny floor on the divisor replaces a masked division (alpha there is huge, then clipped to 1).
+        alpha = np.abs(incr)
+        np.maximum(alpha, 1e-300, out=alpha)
+        np.divide(gap, alpha, out=alpha)
         np.minimum(alpha, 1.0, out=alpha)
         self.slack += incr
         np.minimum(np.maximum(self.slack, -1.0, out=self.slack), 1.0, out=self.slack)
-        return ((1.0 - alpha) * a).astype(self.action_space.dtype)
+        np.subtract(1.0, alpha, out=alpha)
+        alpha *= a
+        return alpha.astype(self._dtype, copy=False)
 
 
 def _per_actuator(

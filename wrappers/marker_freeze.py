@@ -40,9 +40,11 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
       :class:`wrappers.ObservationNoise` it holds the last *noisy* observation, as on the robot.
 
     ``info["marker_frozen"]`` (bool, (n_markers,)) and ``self.frozen`` report the mask after every
-    ``reset``/``step``. Nothing is frozen at ``reset`` (there is no previous value). Randomness: one
-    ``np_random.random(n_markers)`` draw per step when ``dropout_rate > 0`` (the env's generator, so
-    ``reset(seed=s)`` reproduces it). ``enabled=False`` is exactly the identity and draws nothing.
+    ``reset``/``step``. Nothing is frozen at ``reset`` (there is no previous value). Randomness: the per-step
+    Bernoulli trials are drawn as their equivalent geometric waiting times (steps until the next dropout starts,
+    one draw per marker at ``reset`` and one after each dropout), from ``np_random`` (the env's generator, so
+    ``reset(seed=s)`` reproduces them); a step without a starting dropout draws nothing.
+    ``enabled=False`` is exactly the identity and draws nothing.
 
     The paper gives no occlusion distances: the defaults (2 cm between markers, 3.5 cm to the centre of
     Dactyl's 5.5 cm block, i.e. on or just above a face) are this project's choice. Limitations: occlusion is a
@@ -150,7 +152,13 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self.dropout_steps = max(1, int(np.floor(self.dropout_duration / self.dt + 0.5)))
         #: Which markers are frozen in the last observation returned.
         self.frozen = np.zeros(self.n_markers, dtype=bool)
-        self._remaining = np.zeros(self.n_markers, dtype=np.int64)  # steps of dropout left per marker
+        # Dropout schedule in steps since reset: marker m is dropped out while t < _freeze_until[m], and its next
+        # dropout starts at step _next_start[m]; _NEVER when dropouts are off.
+        self._t = 0
+        self._freeze_until = np.zeros(self.n_markers, dtype=np.int64)
+        self._next_start = np.full(self.n_markers, _NEVER, dtype=np.int64)
+        self._freeze_max = 0
+        self._next_start_min = _NEVER
         self._last = np.zeros((self.n_markers, 3), dtype=box.dtype)
         # Squared distance thresholds: marker j (or the object, last column) occludes marker i when closer than
         # this; -1 on the diagonal so no marker occludes itself.
@@ -164,14 +172,27 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self._thresholds = thresholds
         self._occlusion = self.marker_distance > 0.0 or self.object_distance > 0.0
         self._key_shape = space[key].shape
-        self._state_markers = STATE_LAYOUT.get(key)
-        self._state_object = STATE_LAYOUT.get(object_key)
+        # With the clean state: one gather of the markers then the object (n_markers + 1 points).
+        self._state_points = (
+            np.r_[STATE_LAYOUT[key], STATE_LAYOUT[object_key]]
+            if self.use_state and object_key in STATE_LAYOUT
+            else np.r_[STATE_LAYOUT[key]]
+            if self.use_state
+            else None
+        )
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
         """Reset the env; nothing is frozen in the first observation."""
         obs, info = self.env.reset(seed=seed, options=options)
-        self._remaining[...] = 0
-        self.frozen[...] = False
+        self.frozen = np.zeros(self.n_markers, dtype=bool)
+        self._t = 0
+        self._freeze_until[...] = 0
+        self._freeze_max = 0
+        if self.enabled and self.dropout_probability > 0.0:
+            self._next_start[...] = self.np_random.geometric(self.dropout_probability, self.n_markers)
+        else:
+            self._next_start[...] = _NEVER
+        self._next_start_min = int(self._next_start.min())
         if self.enabled:
             self._last[...] = np.reshape(obs[self.key], (self.n_markers, 3))
         return obs, {**info, "marker_frozen": self.frozen.copy()}
@@ -186,17 +207,16 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         """Return a new dict whose marker key holds frozen markers at their previous output value."""
         if not self.enabled:
             return observation
-        markers = np.reshape(observation[self.key], (self.n_markers, 3))
-        remaining = self._remaining
-        if self.dropout_probability > 0.0:
-            remaining -= remaining > 0
-            start = self.np_random.random(self.n_markers) < self.dropout_probability
-            remaining[start & (remaining == 0)] = self.dropout_steps
-            frozen = remaining > 0
-        else:
-            frozen = np.zeros(self.n_markers, dtype=bool)
+        markers = observation[self.key].reshape(self.n_markers, 3)
+        t = self._t = self._t + 1
+        if t >= self._next_start_min:
+            self._start_dropouts(t)
+        frozen = self._freeze_until > t if t < self._freeze_max else None
         if self._occlusion:
-            frozen |= self._occluded(observation, markers)
+            occluded = self._occluded(observation, markers)
+            frozen = occluded if frozen is None else frozen | occluded
+        if frozen is None:
+            frozen = np.zeros(self.n_markers, dtype=bool)
         self.frozen = frozen
         out = dict(observation)
         if frozen.any():
@@ -207,18 +227,28 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
             self._last[...] = markers
         return out
 
+    def _start_dropouts(self, t: int) -> None:
+        """Start the dropouts due at step ``t`` and draw each one's next start (after it ends)."""
+        starts = self._next_start <= t
+        self._freeze_until[starts] = t + self.dropout_steps
+        # Trials resume on the step the dropout ends (back-to-back dropouts are possible, as per-step trials give).
+        gaps = self.np_random.geometric(self.dropout_probability, int(starts.sum()))
+        self._next_start[starts] = t + self.dropout_steps - 1 + gaps
+        self._next_start_min = int(self._next_start.min())
+        self._freeze_max = int(self._freeze_until.max())
+
     def _occluded(self, observation: ObsDict, markers: np.ndarray) -> np.ndarray:
         """Markers closer than the thresholds to another marker or to the object (one vectorised test)."""
-        if self.use_state:
-            state = observation["state"]
-            clean = state[self._state_markers].reshape(self.n_markers, 3)
-            obj = state[self._state_object] if self._state_object is not None else None
+        n = self.n_markers
+        if self._state_points is not None:
+            points = observation["state"][self._state_points].reshape(-1, 3)
         else:
-            clean = markers
             obj = observation.get(self.object_key)
-        if obj is None:
-            points, thresholds = clean, self._thresholds[:, : self.n_markers]
-        else:
-            points, thresholds = np.concatenate((clean, np.reshape(obj, (1, 3)))), self._thresholds
-        diff = clean[:, None, :] - points[None, :, :]
-        return np.any(np.einsum("ijk,ijk->ij", diff, diff) < thresholds, axis=1)
+            points = markers if obj is None else np.concatenate((markers, np.reshape(obj, (1, 3))))
+        thresholds = self._thresholds if len(points) > n else self._thresholds[:, :n]
+        diff = points[:n, None, :] - points[None, :, :]
+        return np.logical_or.reduce(np.einsum("ijk,ijk->ij", diff, diff) < thresholds, axis=1)
+
+
+#: "No dropout scheduled" (beyond any episode length).
+_NEVER = np.iinfo(np.int64).max // 2
