@@ -100,3 +100,26 @@ def test_bad_script_arguments_raise_value_error(script, args, message):
         [sys.executable, script, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode != 0 and "ValueError" in proc.stderr and message in proc.stderr
+
+
+def test_plot_curve_script(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = "".join(f"{10 * i},{-i / 2:.1f},{i + 1},{i}.0,{i}\n" for i in range(30))
+    (run / "episodes.csv").write_text("timesteps,return,length,wall_s,updates\n" + rows)
+    (run / "eval.csv").write_text("timesteps,mean_return,wall_s,updates\n100,-3.0,5.0,7\n")
+    out = tmp_path / "curve.png"
+    _run(
+        "examples/plot_dreamer_curve.py",
+        *("--logdir", str(run), "--out", str(out), "--baseline", "random=-5", "--length", "--window", "5"),
+    )
+    assert out.stat().st_size > 0
+    proc = subprocess.run(
+        [sys.executable, "examples/plot_dreamer_curve.py", "--logdir", str(run), "--out", str(out), "--baseline", "x"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0 and "--baseline must look like LABEL=NUMBER" in proc.stderr
