@@ -1,8 +1,9 @@
 """Dreamer throughput on CPU: gradient updates/s and env steps/s at fixed preset sizes, with baselines.
 
     python benchmarks/dreamer_throughput.py --presets tiny small --updates 20
+    python benchmarks/dreamer_throughput.py --presets small S --device cuda     # on a GPU machine
 
-Per preset (on Pendulum-v1, one torch thread) it measures
+Per preset (on Pendulum-v1, one torch thread, ``--device cpu`` unless given) it measures
   * ``update/s``: full updates (world model + actor + critic) on replayed B x T batches, as implemented
     (best of ``--repeats`` interleaved measurements, robust to load from other processes);
   * ``naive update/s``: the same update with two common shortcuts undone, measured in the same run:
@@ -44,19 +45,29 @@ def _no_freeze(*modules: torch.nn.Module):
     yield
 
 
+DEVICE = "cpu"  # set from --device in main()
+
+
+def _sync() -> None:
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def make_agent(preset: str, compile_: bool = False, overrides: dict | None = None) -> Dreamer:
     cfg = DreamerConfig.from_preset(
         preset, **{**(overrides or {}), "learning_starts": 10**9, "compile": compile_}
     )
-    agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0, device="cpu")
+    agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0, device=DEVICE)
     agent.learn(max(4 * cfg.seq_len, 400), progress_bar=False)  # random data, no updates
     return agent
 
 
 def time_updates(agent: Dreamer, n: int) -> float:
     """Seconds per update over ``n`` updates."""
+    _sync()
     t0 = time.perf_counter()
     agent.train(n)
+    _sync()
     return (time.perf_counter() - t0) / n
 
 
@@ -111,12 +122,19 @@ def main() -> None:
         help="DreamerConfig overrides for every preset, e.g. seq_len=64",
     )
     parser.add_argument("--compile", action="store_true", help="also measure DreamerConfig(compile=True)")
+    parser.add_argument("--device", default="cpu", help='torch device: "cpu" (default), "cuda", or "auto"')
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "auto":
+        DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+    if DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device!r}: CUDA is not available on this machine")
     torch.set_num_threads(args.threads)
     print("command: python " + " ".join(sys.argv))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}, env Pendulum-v1, "
+        f"torch {torch.__version__}, device {DEVICE}, threads {torch.get_num_threads()}, env Pendulum-v1, "
         f"1-min load average at start {load:.2f} on {os.cpu_count()} cores"
     )
     header = (
