@@ -6,11 +6,16 @@ Conditions (see examples/ppo/envs.py):
     shifted     a held-out "real" world: physics outside Dactyl Table 1's ranges (heavier block, less
                 friction, stiffer joints, weaker servos, tilted gravity) plus observation noise and
                 unmodeled effects.
+    vision      the nominal world, but the policy sees the block's position and orientation as estimated
+                by a CNN (--pose-model) from three 64 px camera images rendered with the appearance
+                randomization it was trained with (Table 9; Dactyl Table 3 "block, vision").
 
     python examples/evaluate.py --checkpoint runs/ppo/final --episodes 20
     python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 80   # the paper's evaluation timeout
     python examples/evaluate.py --policy random --goal z --episodes 20             # baselines: random actions,
     python examples/evaluate.py --policy hold --goal z --episodes 20               # or keep the hand still
+    python examples/evaluate.py --checkpoint runs/ppo/final --conditions nominal,vision \
+        --pose-model runs/pose64/pose_estimator.pt                                  # the policy run from pixels
 
 Prints a Table-3-style table (consecutive successes mean ± std / median, drop rate, rotation error)
 and writes <out>/eval.json, <out>/eval.png and <out>/eval_<condition>.mp4 (one episode).
@@ -35,9 +40,10 @@ import imageio.v2 as imageio  # noqa: E402
 import torch  # noqa: E402
 from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint  # noqa: E402
 from ppo.config import GROUP_FLAGS, parse_dataclass  # noqa: E402
-from ppo.envs import CONDITIONS, effective_groups, make_condition_env  # noqa: E402
+from ppo.envs import CONDITIONS, VISION_APPEARANCES, effective_groups, make_condition_env  # noqa: E402
 from ppo.plots import plot_evaluation  # noqa: E402
 from ppo.rollout import HoldPolicy, ModelPolicy, RandomPolicy, run_episode, summarize  # noqa: E402
+from ppo.vision import load_pose_estimator  # noqa: E402
 
 
 @dataclass
@@ -49,7 +55,7 @@ class EvalArgs:
     policy: str = "model"
     """model (the checkpoint), or a baseline: random (uniform random actions) or hold (action 0: keep still)"""
     conditions: str = "nominal,randomized,shifted"
-    """comma-separated conditions: nominal, randomized (training distribution), shifted (held-out real world)"""
+    """comma-separated conditions: nominal, randomized (training distr.), shifted (held-out world), vision (CNN pose)"""
     episodes: int = 20
     """episodes per condition (the paper: 100 in sim, 10 on the robot)"""
     goal_timeout_s: float | None = None
@@ -70,6 +76,10 @@ class EvalArgs:
     """save a video of the first episode of the first condition"""
     plot: bool = True
     """save a bar chart of the results"""
+    pose_model: Path | None = None
+    """pose estimator (pose_estimator.pt or its directory) of the vision condition, from train_pose_estimator.py"""
+    vision_appearance: str = "table9"
+    """appearance of the vision condition: table9 (the estimator's training randomization), held_out, nominal"""
 
 
 CHOICES = {
@@ -77,6 +87,7 @@ CHOICES = {
     "goal": ("parallel", "z", "xyz"),
     "action_type": ("discrete", "continuous"),
     "randomization": ("all", "none"),
+    "vision_appearance": VISION_APPEARANCES,
 }
 
 
@@ -85,8 +96,9 @@ def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
     lines = [
         title,
         f"{'condition':<12} {'episodes':>8} {'consecutive successes':>26} {'success':>8} {'drop':>6} "
-        f"{'rot. err':>9} {'length':>7}",
-        f"{'':<12} {'':>8} {'mean ± std / median':>26} {'rate':>8} {'rate':>6} {'(rad)':>9} {'steps':>7}",
+        f"{'rot. err':>9} {'length':>7} {'obs. pose err':>14}",
+        f"{'':<12} {'':>8} {'mean ± std / median':>26} {'rate':>8} {'rate':>6} {'(rad)':>9} {'steps':>7} "
+        f"{'(mm / deg)':>14}",
     ]
     for name, r in results.items():
         cs = (
@@ -95,7 +107,8 @@ def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
         )
         lines.append(
             f"{name:<12} {r['episodes']:>8} {cs:>26} {r['success_rate']:>8.2f} {r['drop_rate']:>6.2f} "
-            f"{r['rotation_error_mean']:>9.3f} {r['episode_length_mean']:>7.0f}"
+            f"{r['rotation_error_mean']:>9.3f} {r['episode_length_mean']:>7.0f} "
+            f"{r['pose_error_mm_mean']:>6.1f} / {r['pose_error_deg_mean']:>5.1f}"
         )
     return "\n".join(lines)
 
@@ -109,7 +122,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             raise ValueError(f"--conditions: unknown condition {c!r}; expected some of {CONDITIONS}")
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if "vision" in conditions and args.pose_model is None:
+        raise ValueError("--pose-model is required by the vision condition (a pose_estimator.pt written by "
+                         "examples/train_pose_estimator.py), got None")  # fmt: skip
+    if args.pose_model is not None and "vision" not in conditions:
+        raise ValueError(f"--pose-model {args.pose_model} is only used by the vision condition; add vision to "
+                         f"--conditions (got {args.conditions!r})")  # fmt: skip
     torch.set_num_threads(1)
+    # Load (and check) the estimator before any episode runs, so a wrong path fails at once.
+    pose_estimator = load_pose_estimator(args.pose_model) if args.pose_model is not None else None
 
     # --- what is evaluated: a checkpoint (its settings) or a baseline ---
     train: dict[str, Any] = {}
@@ -141,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         record = args.video and ci == 0
         env = make_condition_env(
             condition, goal=goal, action_type=action_type, goal_timeout_s=timeout, train_groups=groups, scale=scale,
-            render_mode="rgb_array" if record else None,
+            render_mode="rgb_array" if record else None, pose_estimator=pose_estimator,
+            vision_appearance=args.vision_appearance,
         )  # fmt: skip
         try:
             if args.policy == "model":
@@ -182,6 +204,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "training_randomization": meta.get("randomization_applied"),
         "randomized_condition_groups": groups,
         "randomization_available_now": effective_groups({g: True for g in GROUP_FLAGS}),
+        "pose_model": str(args.pose_model) if args.pose_model is not None else None,
+        "vision_appearance": args.vision_appearance if "vision" in conditions else None,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()},
         "results": results,
         "episodes": episodes,

@@ -6,7 +6,8 @@ to :class:`ppo.policy.AsymmetricRecurrentPolicy` by that name, so loading one ne
 Modules:
     config: the training arguments (a dataclass), presets and the dataclass -> argparse bridge.
     policy: the asymmetric actor-critic LSTM policy (actor: policy keys, critic: clean ``state``).
-    envs: env factories for training and the evaluation conditions (nominal, randomized, shifted).
+    envs: env factories for training and the evaluation conditions (nominal, randomized, shifted, vision).
+    vision: loading and checking the vision condition's pose estimator (``--pose-model``).
     checkpoint: atomic checkpoints (model + VecNormalize statistics + metadata) and their loading.
     callbacks: Dactyl metrics logging and periodic checkpoints as SB3 callbacks.
 """

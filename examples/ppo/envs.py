@@ -1,4 +1,4 @@
-"""Environment factories: the training env and the evaluation conditions (nominal, randomized, shifted).
+"""Environment factories: the training env and the evaluation conditions (nominal, randomized, shifted, vision).
 
 The randomization stack ``wrappers.dactyl_randomization`` is imported lazily and guarded: when it is
 not importable, training and evaluation still run with randomization off (and say so).
@@ -9,6 +9,10 @@ Conditions of :func:`make_condition_env`:
     shifted: a held-out "real" world: the physics set *outside* Dactyl Table 1's training ranges
         (:data:`SHIFTED_PHYSICS`, fixed like one miscalibrated robot) plus the paper's observation
         noise and unmodeled effects at their default strength when the wrappers are available.
+    vision: the nominal world seen through the cameras (Dactyl §2, Table 3 "block, vision"): the block's
+        appearance is randomized per episode (Table 9 by default: what the pose estimator was trained with)
+        and ``PoseFromVision`` replaces ``object_pos`` / ``object_quat`` (and the relative goal computed
+        from them) in the policy observation by the CNN's estimate from three 64 px renders.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from gym_dactyl import constants as C
 __all__ = [
     "CONDITIONS",
     "SHIFTED_PHYSICS",
+    "VISION_APPEARANCES",
     "ShiftedPhysics",
     "effective_groups",
     "make_condition_env",
@@ -36,7 +41,10 @@ __all__ = [
     "randomization_available",
 ]
 
-CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted")
+CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted", "vision")
+#: Appearance of the ``vision`` condition: Table 9 (the pose estimator's training distribution), the vision
+#: package's held-out ranges, or the nominal look.
+VISION_APPEARANCES: tuple[str, ...] = ("table9", "held_out", "nominal")
 
 #: The held-out world of the ``shifted`` condition: scalings of the nominal model, each beyond the
 #: training range of Dactyl Table 1 (masses U[0.5, 1.5], friction U[0.7, 1.3], damping logU[0.3, 3],
@@ -205,14 +213,33 @@ def make_condition_env(
     scale: float = 1.0,
     render_mode: str | None = None,
     size: int = 320,
+    pose_estimator: Any = None,
+    vision_appearance: str = "table9",
 ) -> gym.Env:
     """Build the env of an evaluation condition (see the module docstring), wrapped in a Monitor.
 
+    Args:
+        condition: one of :data:`CONDITIONS`.
+        goal, action_type, goal_timeout_s: as for :func:`make_dactyl_env`.
+        train_groups: randomization groups of the ``randomized`` condition.
+        scale: randomization scale of the ``randomized`` condition.
+        render_mode, size: video rendering (``None`` or ``"rgb_array"``; pixels).
+        pose_estimator: a ``gym_dactyl.vision.pose_net.PoseNet`` (see :func:`ppo.vision.load_pose_estimator`);
+            required by, and only used for, the ``vision`` condition.
+        vision_appearance: one of :data:`VISION_APPEARANCES` (``vision`` only).
+
     Raises:
-        ValueError: unknown condition.
+        ValueError: unknown condition or appearance, or ``vision`` without a pose estimator.
     """
     if condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    if condition == "vision":
+        return Monitor(
+            _make_vision_env(
+                pose_estimator, vision_appearance, goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s,
+                render_mode=render_mode, size=size,
+            )
+        )  # fmt: skip
     if condition == "nominal":
         groups: dict[str, bool] = {}
     elif condition == "randomized":
@@ -231,6 +258,31 @@ def make_condition_env(
         size=size,
     )
     return Monitor(env)
+
+
+def _make_vision_env(
+    pose_estimator: Any, appearance: str, *, goal: str, action_type: str, goal_timeout_s: float,
+    render_mode: str | None, size: int,
+) -> gym.Env:  # fmt: skip
+    """Nominal physics, per-episode appearance randomization, block pose from the estimator (see module doc)."""
+    from gym_dactyl.vision.appearance import HELD_OUT, TABLE9, AppearanceRandomization
+    from gym_dactyl.vision.pose_from_vision import PoseFromVision
+    from gym_dactyl.vision.pose_net import PoseNet
+
+    if not isinstance(pose_estimator, PoseNet):
+        raise ValueError(
+            f"pose_estimator: the vision condition needs a PoseNet (pass --pose-model PATH), got {pose_estimator!r}"
+        )
+    if appearance not in VISION_APPEARANCES:
+        raise ValueError(f"vision_appearance must be one of {VISION_APPEARANCES}, got {appearance!r}")
+    env = make_dactyl_env(
+        goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, render_mode=render_mode, size=size
+    )
+    # The vision package's own Table 9 randomizer (not wrappers.visual_randomization): the one the estimator's
+    # training images were rendered with; it draws from a private generator, so goals match the other conditions.
+    ranges = {"table9": TABLE9, "held_out": HELD_OUT, "nominal": None}[appearance]
+    env = AppearanceRandomization(env, ranges)
+    return PoseFromVision(env, pose_estimator)
 
 
 def make_train_env_fn(

@@ -10,8 +10,9 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from gym_dactyl import constants as C
+from gym_dactyl import rotations as R
 
-__all__ = ["HoldPolicy", "ModelPolicy", "RandomPolicy", "run_episode", "summarize"]
+__all__ = ["HoldPolicy", "ModelPolicy", "RandomPolicy", "observed_pose_error", "run_episode", "summarize"]
 
 
 class Policy(Protocol):
@@ -99,15 +100,20 @@ def run_episode(
     Returns:
         ``(stats, frames)`` with stats ``consecutive_successes``, ``dropped``, ``length``, ``return``,
         ``rotation_progress`` (the return without success bonuses and drop penalty: radians turned towards
-        the goals), ``rotation_error_mean``, ``final_rotation_error`` and ``end`` (dropped / timeout / max_successes /
-        physics_error).
+        the goals), ``rotation_error_mean``, ``final_rotation_error``, ``end`` (dropped / timeout / max_successes /
+        physics_error), and ``pose_error_mm`` / ``pose_error_deg``: the mean distance between the block pose
+        the policy was given (``object_pos`` / ``object_quat``: noisy, or a vision estimate) and the true one
+        (the clean ``state``), over the observations it acted on.
     """
     obs, info = env.reset(seed=seed)
     policy.reset()
     frames: list[np.ndarray] = [env.render()] if record else []
-    ret, length, errors = 0.0, 0, []
+    ret, length, errors, pos_err, rot_err = 0.0, 0, [], [], []
     terminated = truncated = False
     while not (terminated or truncated) and length < max_steps:
+        mm, deg = observed_pose_error(obs)
+        pos_err.append(mm)
+        rot_err.append(deg)
         obs, reward, terminated, truncated, info = env.step(policy.act(obs))
         ret += float(reward)
         length += 1
@@ -132,8 +138,19 @@ def run_episode(
         "rotation_error_mean": float(np.mean(errors)) if errors else float("nan"),
         "final_rotation_error": float(info["rotation_error"]),
         "end": end,
+        "pose_error_mm": float(np.mean(pos_err)) if pos_err else float("nan"),
+        "pose_error_deg": float(np.mean(rot_err)) if rot_err else float("nan"),
     }
     return stats, frames
+
+
+def observed_pose_error(obs: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Distance (mm) and angle (degrees) between the observed block pose and the true one in ``obs["state"]``."""
+    state = np.asarray(obs["state"], dtype=np.float64)
+    true_pos, true_quat = state[C.STATE_LAYOUT["object_pos"]], state[C.STATE_LAYOUT["object_quat"]]
+    mm = 1000.0 * float(np.linalg.norm(np.asarray(obs["object_pos"], dtype=np.float64) - true_pos))
+    deg = float(np.rad2deg(R.rotation_angle(np.asarray(obs["object_quat"], dtype=np.float64), true_quat)))
+    return mm, deg
 
 
 def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
@@ -150,4 +167,6 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
         "episode_length_mean": float(np.mean([e["length"] for e in episodes])),
         "return_mean": float(np.mean([e["return"] for e in episodes])),
         "rotation_progress_mean": float(np.mean([e["rotation_progress"] for e in episodes])),
+        "pose_error_mm_mean": float(np.mean([e["pose_error_mm"] for e in episodes])),
+        "pose_error_deg_mean": float(np.mean([e["pose_error_deg"] for e in episodes])),
     }

@@ -17,13 +17,16 @@ import train_ppo  # examples/train_ppo.py
 from gymnasium import spaces
 from ppo.checkpoint import load_checkpoint, load_vecnormalize, save_checkpoint
 from ppo.config import TrainArgs, apply_preset, randomization_groups
+from ppo.envs import make_condition_env
 from ppo.policy import AsymmetricRecurrentPolicy
 from ppo.rollout import ModelPolicy
+from ppo.vision import load_pose_estimator
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import gym_dactyl  # noqa: F401
 from gym_dactyl.constants import POLICY_KEYS
+from gym_dactyl.vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TINY = ["--n-steps", "32", "--batch-size", "64", "--n-epochs", "1", "--dense-units", "16", "--lstm-units", "16",
@@ -73,6 +76,73 @@ def test_evaluate_checkpoint_and_random(run_dir: Path, tmp_path: Path) -> None:
     hold = evaluate.main(["--policy", "hold", "--episodes", "1", "--goal-timeout-s", "0.8", "--conditions", "nominal",
                           "--action-type", "discrete", "--out", str(tmp_path / "hold"), "--no-plot", "--no-video"])
     assert hold["results"]["nominal"]["episodes"] == 1 and hold["action_type"] == "discrete"
+
+
+@pytest.fixture(scope="module")
+def pose_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly initialised (untrained) pose estimator saved like train_pose_estimator.py does."""
+    th.manual_seed(0)
+    path = tmp_path_factory.mktemp("pose") / "pose_estimator.pt"
+    save_pose_net(PoseNet(PoseNetConfig(image_size=64, channels=(8, 8, 8), hidden=16)), path)
+    return path
+
+
+def test_evaluate_vision_condition(run_dir: Path, pose_model: Path, tmp_path: Path) -> None:
+    report = evaluate.main(["--checkpoint", str(run_dir / "final"), "--episodes", "2", "--goal-timeout-s", "0.8",
+                            "--conditions", "nominal,vision", "--pose-model", str(pose_model.parent),
+                            "--out", str(tmp_path), "--no-video"])  # fmt: skip
+    assert list(report["results"]) == ["nominal", "vision"]
+    assert report["pose_model"] == str(pose_model.parent) and report["vision_appearance"] == "table9"
+    nominal, vision = report["results"]["nominal"], report["results"]["vision"]
+    assert vision["episodes"] == 2  # nominal: the true pose (float32 rounding only); an untrained CNN is far off
+    assert nominal["pose_error_mm_mean"] < 1e-3 and nominal["pose_error_deg_mean"] < 0.1
+    assert vision["pose_error_mm_mean"] > 1 and vision["pose_error_deg_mean"] > 1
+    assert (tmp_path / "eval.json").is_file() and (tmp_path / "eval.png").is_file()
+
+
+def test_vision_env_feeds_the_estimate_to_the_policy(pose_model: Path) -> None:
+    net = load_pose_estimator(pose_model)
+    kwargs = dict(goal="z", action_type="continuous", goal_timeout_s=0.8, train_groups={})
+    nominal = make_condition_env("nominal", **kwargs)
+    vision = make_condition_env("vision", pose_estimator=net, **kwargs)
+    assert vision.observation_space == nominal.observation_space  # the state policy runs unchanged
+    obs_n, _ = nominal.reset(seed=3)
+    obs_v, _ = vision.reset(seed=3)
+    pos, quat = net.predict(vision.get_wrapper_attr("last_images"))
+    np.testing.assert_allclose(obs_v["object_pos"], pos, atol=1e-6)
+    np.testing.assert_allclose(obs_v["object_quat"], quat, atol=1e-6)
+    np.testing.assert_array_equal(obs_v["state"], obs_n["state"])  # same seed, same world; only the view differs
+    np.testing.assert_array_equal(vision.unwrapped.goal_quat, nominal.unwrapped.goal_quat)
+    with pytest.raises(ValueError, match="vision_appearance"):
+        make_condition_env("vision", pose_estimator=net, vision_appearance="sepia", **kwargs)
+    with pytest.raises(ValueError, match="pose_estimator"):
+        make_condition_env("vision", **kwargs)
+    nominal.close()
+    vision.close()
+
+
+def test_vision_condition_errors_name_the_pose_model(run_dir: Path, tmp_path: Path) -> None:
+    base = ["--checkpoint", str(run_dir / "final"), "--episodes", "1", "--no-video", "--no-plot",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    with pytest.raises(ValueError, match="--pose-model is required"):
+        evaluate.main([*base, "--conditions", "vision"])
+    missing = tmp_path / "nowhere.pt"
+    with pytest.raises(FileNotFoundError, match="nowhere.pt"):
+        evaluate.main([*base, "--conditions", "vision", "--pose-model", str(missing)])
+    with pytest.raises(FileNotFoundError, match="pose_estimator.pt"):  # a directory without the file
+        evaluate.main([*base, "--conditions", "vision", "--pose-model", str(tmp_path)])
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        evaluate.main([*base, "--conditions", "vision", "--pose-model", str(corrupt)])
+    with pytest.raises(ValueError, match="model.zip"):  # a PPO checkpoint is not a pose estimator
+        evaluate.main([*base, "--conditions", "vision", "--pose-model", str(run_dir / "final" / "model.zip")])
+    cams = tmp_path / "cams.pt"
+    save_pose_net(PoseNet(PoseNetConfig(image_size=64, channels=(8, 8), hidden=8, camera_names=("a", "b", "c"))), cams)
+    with pytest.raises(ValueError, match=r"cams\.pt.*cameras"):
+        evaluate.main([*base, "--conditions", "vision", "--pose-model", str(cams)])
+    with pytest.raises(ValueError, match="only used by the vision condition"):
+        evaluate.main([*base, "--conditions", "nominal", "--pose-model", str(cams)])
 
 
 def _rollout_actions(ckpt: Path, steps: int = 12) -> np.ndarray:
