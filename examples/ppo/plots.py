@@ -13,7 +13,7 @@ from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_comparison", "plot_evaluation", "plot_learning_curve", "read_metrics"]
+__all__ = ["plot_comparison", "plot_evaluation", "plot_learning_curve", "plot_runs", "read_metrics"]
 
 
 def read_metrics(csv_path: Path) -> list[dict[str, float]]:
@@ -51,6 +51,40 @@ def plot_learning_curve(csv_path: Path, out: Path, title: str = "RecurrentPPO on
             ax.legend(fontsize=8)
     for ax in axes[1]:
         ax.set_xlabel("environment steps")
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_runs(runs: dict[str, Path], out: Path, title: str = "RecurrentPPO on Dactyl-v0") -> Path:
+    """Overlay the training curves of several runs (label -> ``metrics.csv``): rotation progress, consecutive
+    successes, success rate and drop rate (means over the last 100 episodes) against environment steps."""
+    panels = (
+        ("rotation_progress_mean", "rotation progress per episode (rad)"),
+        ("consecutive_successes_mean", "consecutive successes (mean)"),
+        ("success_rate", "success rate"),
+        ("drop_rate", "drop rate"),
+    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), sharex=True)
+    for label, csv_path in runs.items():
+        rows = read_metrics(csv_path)
+        for r in rows:  # older logs lack the column; it is a linear function of three others
+            if "rotation_progress_mean" not in r:
+                r["rotation_progress_mean"] = (
+                    r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
+                )
+        t = [r["timesteps"] for r in rows]
+        for ax, (key, _) in zip(axes, panels, strict=True):
+            ax.plot(t, [r[key] for r in rows], label=label, lw=1.2)
+    for ax, (_, name) in zip(axes, panels, strict=True):
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("environment steps")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out)
