@@ -27,7 +27,7 @@ from train_dreamer import parse_env_kwargs  # also registers Dactyl-v0 and Pixel
 
 from world_models import Dreamer
 
-POLICIES = ("model", "random")
+POLICIES = ("model", "random", "oracle")
 SUCCESS_BONUS, DROP_PENALTY = 5.0, -20.0  # Dactyl-v0's reward terms (gym_dactyl.constants)
 
 
@@ -36,7 +36,8 @@ class Args:
     checkpoint: str = ""
     """Dreamer checkpoint written by train_dreamer.py (needed with --policy model)."""
     policy: str = "model"
-    """model (the checkpoint) or random (uniform random actions)."""
+    """model (the checkpoint), random (uniform random actions) or oracle (env.unwrapped.oracle_action(), e.g.
+    PixelReach-v0's greedy move towards the target, which reads the true state: a reference ceiling)."""
     env: str = "Dactyl-v0"
     """Gymnasium environment id."""
     env_kwargs: str = "{}"
@@ -70,13 +71,15 @@ def parse_args(argv: list[str] | None = None) -> Args:
     return args
 
 
-def run_episode(env: gym.Env, agent: Dreamer | None, seed: int, deterministic: bool) -> dict[str, Any]:
-    """One episode; ``agent=None`` takes uniform random actions from ``env.action_space``."""
+def run_episode(env: gym.Env, agent: Dreamer | str, seed: int, deterministic: bool) -> dict[str, Any]:
+    """One episode with a Dreamer agent, or ``"random"`` / ``"oracle"`` actions."""
     obs, info = env.reset(seed=seed)
     state, done, ret, length = None, False, 0.0, 0
     while not done:
-        if agent is None:
+        if agent == "random":
             action = env.action_space.sample()
+        elif agent == "oracle":
+            action = env.unwrapped.oracle_action()  # type: ignore[attr-defined]
         else:
             action, state = agent.predict(obs, state=state, deterministic=deterministic)
         obs, reward, terminated, truncated, info = env.step(action)
@@ -121,16 +124,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(1)
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     env = gym.make(args.env, **env_kwargs)
-    agent = None
+    agent: Dreamer | str = args.policy
     if args.policy == "model":
         agent = Dreamer.load(args.checkpoint, env=env)
+    elif args.policy == "oracle" and not hasattr(env.unwrapped, "oracle_action"):
+        raise ValueError(f"--policy oracle needs an env with an oracle_action() method; {args.env} has none")
     else:
         env.action_space.seed(args.seed)
     episodes = [run_episode(env, agent, args.seed + i, args.deterministic) for i in range(args.episodes)]
     env.close()
     summary = summarize(episodes)
-    who = f"{args.checkpoint} ({agent.num_timesteps} env steps)" if agent is not None else "random actions"
-    mode = "" if agent is None else ", deterministic" if args.deterministic else ", stochastic"
+    if isinstance(agent, Dreamer):
+        who = f"{args.checkpoint} ({agent.num_timesteps} env steps)"
+        mode = ", deterministic" if args.deterministic else ", stochastic"
+    else:
+        who, mode = f"{agent} actions", ""
     print(f"{who} on {args.env} {env_kwargs}{mode}, seeds {args.seed}..{args.seed + args.episodes - 1}")
     print(
         f"  return {summary['return_mean']:.2f} ± {summary['return_std']:.2f} / median {summary['return_median']:.2f}"

@@ -84,6 +84,8 @@ def test_env_kwargs_pixels_and_evaluate(tmp_path):
     assert "seeds 5..6" in out and report.exists()
     out = _run("examples/evaluate_dreamer.py", "--policy", "random", "--env", "PixelReach-v0", "--episodes", "2")
     assert "random actions" in out
+    out = _run("examples/evaluate_dreamer.py", "--policy", "oracle", "--env", "PixelReach-v0", "--episodes", "2")
+    assert "oracle actions" in out
 
 
 @pytest.mark.parametrize(
@@ -93,6 +95,7 @@ def test_env_kwargs_pixels_and_evaluate(tmp_path):
         ("examples/train_dreamer.py", ["--env-kwargs", "{goal: z}"], "--env-kwargs must be a JSON object"),
         ("examples/evaluate_dreamer.py", ["--policy", "best"], "--policy must be one of"),
         ("examples/evaluate_dreamer.py", [], "--checkpoint is required"),
+        ("examples/evaluate_dreamer.py", ["--policy", "oracle", "--env", "CartPole-v1"], "oracle_action"),
     ],
 )
 def test_bad_script_arguments_raise_value_error(script, args, message):
