@@ -1,12 +1,24 @@
-# gym-dactyl developer tasks. `make test` installs what it needs, then runs the suite.
+# gym-dactyl developer tasks. `make train` and `make test` install what they need first.
 PYTHON ?= python
 export MUJOCO_GL ?= egl
 
-.PHONY: install test lint format demo bench
+.PHONY: install system-gl train test lint format demo bench
 
-install:
+# Headless rendering needs EGL + Mesa (Debian names); installed only when missing, as root, with apt.
+system-gl:
+	@if ! ldconfig -p 2>/dev/null | grep -q "libEGL_mesa.so.0"; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends libegl1 libgl1-mesa-dri libosmesa6 >/dev/null; \
+	  else echo "note: install libegl1 and libgl1-mesa-dri for headless rendering (videos, cameras)"; fi; \
+	fi
+
+install: system-gl
 	$(PYTHON) -m pip install -q "torch==2.13.0" || $(PYTHON) -m pip install -q "torch>=2.3"
 	$(PYTHON) -m pip install -q -e ".[test]"
+
+# Main job: RecurrentPPO (asymmetric LSTM actor-critic) under the full randomization stack, a few minutes on a CPU.
+train: install
+	$(PYTHON) examples/train_ppo.py --preset quick --logdir runs/ppo_quick
 
 test: install
 	$(PYTHON) -m pytest -q -p no:cacheprovider
@@ -24,3 +36,6 @@ demo:
 
 bench:
 	$(PYTHON) benchmarks/env_throughput.py
+	$(PYTHON) benchmarks/wrapper_overhead.py
+	$(PYTHON) benchmarks/render_throughput.py
+	$(PYTHON) benchmarks/dreamer_throughput.py
