@@ -111,6 +111,17 @@ def check_positive(name: str, value: Any) -> float:
     return out
 
 
+def check_control_dt(env: gym.Env, dt: Any) -> float:
+    """``dt`` (the control step in seconds, > 0), or ``env.unwrapped.dt`` when ``dt`` is None."""
+    if dt is None:
+        dt = getattr(env.unwrapped, "dt", None)
+        if dt is None:
+            raise InvalidArgumentError(
+                "dt must be given (a control step in seconds > 0) when env.unwrapped has no dt, got None"
+            )
+    return check_positive("dt", dt)
+
+
 def check_probability(name: str, value: Any) -> float:
     """Return a probability as a float, checking it lies in ``[0, 1]``."""
     expectation = "a probability in [0, 1]"

@@ -10,6 +10,7 @@ import numpy as np
 from wrappers._validation import (
     check_bool,
     check_box_action_space,
+    check_control_dt,
     check_nonnegative,
     check_positive,
     check_scale,
@@ -133,13 +134,7 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         self.min_rate = check_positive("min_rate", min_rate)
         self.scale = check_scale("scale", scale)
         self.enabled = check_bool("enabled", enabled)
-        if dt is None:
-            dt = getattr(env.unwrapped, "dt", None)
-            if dt is None:
-                raise ValueError(
-                    "dt must be given (a control step in seconds > 0) when env.unwrapped has no dt, got None"
-                )
-        self.dt = check_positive("dt", dt)
+        self.dt = check_control_dt(env, dt)
         if action_scale is None:
             action_scale = _ctrl_half_range(env, shape)
         self.action_scale = _per_actuator("action_scale", action_scale, None, shape, positive=True)

@@ -11,10 +11,10 @@ from gymnasium import spaces
 from gym_dactyl.constants import STATE_DIM, STATE_LAYOUT
 from wrappers._validation import (
     check_bool,
+    check_control_dt,
     check_dict_observation_space,
     check_keys,
     check_nonnegative,
-    check_positive,
 )
 
 __all__ = ["MarkerFreeze"]
@@ -119,13 +119,7 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self.marker_distance = check_nonnegative("marker_distance", marker_distance)
         self.object_distance = check_nonnegative("object_distance", object_distance)
         self.enabled = check_bool("enabled", enabled)
-        if dt is None:
-            dt = getattr(env.unwrapped, "dt", None)
-            if dt is None:
-                raise ValueError(
-                    "dt must be given (a control step in seconds > 0) when env.unwrapped has no dt, got None"
-                )
-        self.dt = check_positive("dt", dt)
+        self.dt = check_control_dt(env, dt)
 
         state_usable = (
             "state" in space.spaces
