@@ -146,3 +146,20 @@ def test_async_vector_env_gets_different_physics_per_sub_env():
         envs.step(envs.action_space.sample())
     finally:
         envs.close()
+
+
+def test_sb3_subproc_vec_env_gets_different_physics_per_sub_env():
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    # "module:id" makes each fresh worker process import gym_dactyl (which registers the id) before gym.make.
+    envs = make_vec_env("gym_dactyl:DactylRandomized-v0", n_envs=2, seed=3, vec_env_cls=SubprocVecEnv,
+                        vec_env_kwargs={"start_method": "forkserver"})  # fmt: skip
+    try:
+        envs.reset()
+        physics = envs.get_attr("sampled")
+        masses = [np.asarray(p["mass_scale"]) for p in physics]
+        assert not np.array_equal(masses[0], masses[1])
+        envs.step(np.stack([envs.action_space.sample() for _ in range(2)]))
+    finally:
+        envs.close()
