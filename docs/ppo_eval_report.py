@@ -1,0 +1,94 @@
+"""Collect the evaluations of docs/ppo.md: print its tables, write docs/ppo_eval.json and the comparison figures.
+
+    PYTHONPATH=examples python docs/ppo_eval_report.py
+
+Each entry names the command that wrote its ``eval.json`` (run them first; see docs/ppo.md).
+"""
+
+import json
+from pathlib import Path
+
+from ppo.plots import plot_comparison
+
+CPU = "PPO cpu preset (no rand.), 2.04M steps"
+ALL = "PPO cpu --randomization all, 1M steps"
+ALL_STOCH = "PPO cpu --randomization all, 1M steps, stochastic"
+NORAND = "PPO cpu preset at 1M steps"
+E = "python examples/evaluate.py"
+POSE = "--pose-model runs/pose64/pose_estimator.pt"
+
+# (table, label, goal timeout, command, output directory)
+ENTRIES = [
+    ("baselines", CPU, 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 --randomization all "
+     "--out runs/eval_hour_8s", "runs/eval_hour_8s"),
+    ("baselines", "random actions", 8, f"{E} --policy random --goal z --episodes 50 --out runs/eval_random_8s",
+     "runs/eval_random_8s"),
+    ("baselines", "hold still", 8, f"{E} --policy hold --goal z --episodes 50 --out runs/eval_hold_8s",
+     "runs/eval_hold_8s"),
+    ("baselines", CPU, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 30 --randomization all "
+     "--goal-timeout-s 80 --no-video --out runs/eval_hour_80s", "runs/eval_hour_80s"),
+    ("baselines", "random actions", 80, f"{E} --policy random --goal z --episodes 30 --goal-timeout-s 80 "
+     "--out runs/eval_random_80s", "runs/eval_random_80s"),
+    ("baselines", "hold still", 80, f"{E} --policy hold --goal z --episodes 30 --goal-timeout-s 80 --no-video "
+     "--out runs/eval_hold_80s", "runs/eval_hold_80s"),
+    ("ablation", ALL, 8, f"{E} --checkpoint runs/ppo_cpu/final --episodes 50 --out runs/eval_cpu_8s",
+     "runs/eval_cpu_8s"),
+    ("ablation", ALL_STOCH, 8, f"{E} --checkpoint runs/ppo_cpu/final --episodes 50 --no-deterministic --no-video "
+     "--out runs/eval_cpu_8s_stoch", "runs/eval_cpu_8s_stoch"),
+    ("ablation", NORAND, 8, f"{E} --checkpoint runs/ppo_cpu_norand/final --episodes 50 --randomization all "
+     "--out runs/eval_norand_8s", "runs/eval_norand_8s"),
+    ("ablation", ALL, 80, f"{E} --checkpoint runs/ppo_cpu/final --episodes 30 --goal-timeout-s 80 "
+     "--out runs/eval_cpu_80s", "runs/eval_cpu_80s"),
+    ("ablation", NORAND, 80, f"{E} --checkpoint runs/ppo_cpu_norand/final --episodes 30 --randomization all "
+     "--goal-timeout-s 80 --no-video --out runs/eval_norand_80s", "runs/eval_norand_80s"),
+    ("vision", CPU, 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 --conditions nominal,vision {POSE} "
+     "--out runs/eval_hour_vision_8s", "runs/eval_hour_vision_8s"),
+    ("vision", CPU + ", held-out appearance", 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 "
+     f"--conditions vision --vision-appearance held_out {POSE} --no-video --out runs/eval_hour_vision_heldout_8s",
+     "runs/eval_hour_vision_heldout_8s"),
+    ("vision", CPU, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 10 --conditions nominal,vision {POSE} "
+     "--goal-timeout-s 80 --no-video --out runs/eval_hour_vision_80s", "runs/eval_hour_vision_80s"),
+]  # fmt: skip
+
+
+def row(label: str, timeout: int, condition: str, r: dict, pose: bool) -> str:
+    mean, std, median = (r[f"consecutive_successes_{k}"] for k in ("mean", "std", "median"))
+    cells = [label, f"{timeout} s", condition, str(r["episodes"]), f"{mean:.2f} ± {std:.2f} / {median:g}",
+             f"{r['success_rate']:.2f}", f"{r['drop_rate']:.2f}", f"{r['rotation_progress_mean']:+.2f}",
+             f"{r['rotation_error_mean']:.2f}"]  # fmt: skip
+    if pose:
+        cells.append(f"{r['pose_error_mm_mean']:.1f} / {r['pose_error_deg_mean']:.1f}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    evaluations, reports = [], {}
+    for table, label, timeout, command, out in ENTRIES:
+        report = json.loads((Path(out) / "eval.json").read_text())
+        assert report["goal_timeout_s"] == timeout, (out, report["goal_timeout_s"])
+        reports[(table, label, timeout)] = Path(out) / "eval.json"
+        evaluations.append({"table": table, "policy": label, "goal_timeout_s": timeout, "command": command,
+                            "checkpoint": report["checkpoint"], "num_timesteps": report["num_timesteps"],
+                            "results": report["results"]})  # fmt: skip
+    for table in ("baselines", "ablation", "vision"):
+        pose = table == "vision"
+        print(f"\n{table}:\n")
+        for e in evaluations:
+            if e["table"] == table:
+                for condition, r in e["results"].items():
+                    print(row(e["policy"], e["goal_timeout_s"], condition, r, pose))
+    note = ("goal z, continuous actions, same episode seeds (1000+i) for every policy; randomized = all three groups "
+            "of wrappers.dactyl_randomization; shifted = ppo.envs.SHIFTED_PHYSICS + observation noise + unmodeled "
+            "effects; vision = nominal world, block pose from runs/pose64/pose_estimator.pt on Table 9-randomized "
+            "64 px renders; written by docs/ppo_eval_report.py; see docs/ppo.md")  # fmt: skip
+    Path("docs/ppo_eval.json").write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
+    for timeout, png in ((8, "docs/ppo_eval.png"), (80, "docs/ppo_eval_80s.png")):
+        labels = {CPU: ("baselines", CPU), ALL: ("ablation", ALL), "random actions": ("baselines", "random actions"),
+                  "hold still": ("baselines", "hold still")}  # fmt: skip
+        plot_comparison({lab: reports[(t, key, timeout)] for lab, (t, key) in labels.items()}, Path(png),
+                        title=f"goal z, goal timeout {timeout} s (same seeds)")  # fmt: skip
+        print(png)
+
+
+if __name__ == "__main__":
+    main()
