@@ -5,7 +5,9 @@
 The real env runs the agent's policy for ``--context + --horizon`` steps. The world model filters the first
 ``--context`` real observations (posterior), then imagines the rest open-loop with the *same* actions.
 Writes ``dream.mp4`` (real | model side by side; for vector observations the right panel plots predicted vs
-real observation curves next to the real render) and ``dream_reward.png`` (predicted vs real reward).
+real observation curves next to the real render), ``dream_reward.png`` (predicted vs real reward) and
+``dream_frames.png`` (--strip frames of the video, evenly spaced, with their step numbers).
+Envs outside gymnasium's registry can be named as ``module:EnvId``, e.g. ``world_models.envs:PixelReach-v0``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Args:
     """Output directory."""
     fps: int = 15
     """Video frame rate."""
+    strip: int = 8
+    """Frames in dream_frames.png."""
     threads: int = 1
     """torch intra-op threads."""
 
@@ -169,6 +173,24 @@ def _pad16(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, -h % 16), (0, -w % 16), (0, 0)), constant_values=255)
 
 
+def save_strip(frames: list[np.ndarray], context: int, count: int, path: Path) -> None:
+    """``count`` evenly spaced frames side by side, titled with their step (``dream`` once open-loop)."""
+    import matplotlib.pyplot as plt
+
+    if count < 1:
+        raise ValueError(f"--strip must be >= 1 frame, got {count}")
+    idx = np.unique(np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int))
+    h, w = frames[0].shape[:2]
+    fig, axes = plt.subplots(1, len(idx), figsize=(1.9 * len(idx), 1.9 * h / w + 0.4), squeeze=False)
+    for ax, t in zip(axes[0], idx, strict=True):
+        ax.imshow(frames[t], interpolation="nearest")
+        ax.set_title(f"t={t}" + (" (dream)" if t >= context else ""), fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_reward(real: dict[str, list], pred: dict[str, np.ndarray], context: int, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -200,6 +222,7 @@ def main() -> None:
     frames = make_frames(agent, real, pred, args.context)
     imageio.mimsave(out / "dream.mp4", [_pad16(f) for f in frames], fps=args.fps)
     plot_reward(real, pred, args.context, out / "dream_reward.png")
+    save_strip(frames, args.context, args.strip, out / "dream_frames.png")
     err = np.abs(np.array(real["rewards"][args.context :]) - pred["reward"][args.context :])
     print(
         f"wrote {out / 'dream.mp4'} ({len(frames)} frames) and {out / 'dream_reward.png'}; "

@@ -64,6 +64,7 @@ def test_train_resume_and_dream(tmp_path):
         str(dream),
     )
     assert (dream / "dream.mp4").stat().st_size > 0 and (dream / "dream_reward.png").exists()
+    assert (dream / "dream_frames.png").exists()
 
 
 def test_env_kwargs_pixels_and_evaluate(tmp_path):
