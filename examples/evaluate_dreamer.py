@@ -13,7 +13,6 @@ bonuses and the −20 drop penalty: radians turned towards the goals). Writes ``
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from train_dreamer import parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
+from train_dreamer import dataclass_parser, parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
 
 from world_models import Dreamer
 
@@ -53,15 +52,7 @@ class Args:
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-        else:
-            kind = {"int": int, "float": float, "str": str}[str(field.type)]
-            parser.add_argument(flag, type=kind, default=field.default)
-    args = Args(**vars(parser.parse_args(argv)))
+    args = Args(**vars(dataclass_parser(Args, __doc__).parse_args(argv)))
     if args.policy not in POLICIES:
         raise ValueError(f"--policy must be one of {POLICIES}, got {args.policy!r}")
     if args.policy == "model" and not args.checkpoint:

@@ -62,18 +62,21 @@ class Args:
     """Show a tqdm progress bar."""
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for field in dataclasses.fields(Args):
+def dataclass_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
+    """A parser with one ``--flag`` per field of the dataclass ``cls`` (bools as ``--x/--no-x``)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for field in dataclasses.fields(cls):
         flag = "--" + field.name.replace("_", "-")
         if field.type == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
             kind = {"int": int, "float": float, "str": str}[str(field.type)]
             parser.add_argument(flag, type=kind, default=field.default)
-    return Args(**vars(parser.parse_args()))
+    return parser
+
+
+def parse_args() -> Args:
+    return Args(**vars(dataclass_parser(Args, __doc__).parse_args()))
 
 
 def parse_env_kwargs(text: str) -> dict[str, object]:
