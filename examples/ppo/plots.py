@@ -51,13 +51,7 @@ def plot_learning_curve(csv_path: Path, out: Path, title: str = "RecurrentPPO on
             ax.legend(fontsize=8)
     for ax in axes[1]:
         ax.set_xlabel("environment steps")
-    fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out, title)
 
 
 def plot_runs(runs: dict[str, Path], out: Path, title: str = "RecurrentPPO on Dactyl-v0") -> Path:
@@ -85,13 +79,7 @@ def plot_runs(runs: dict[str, Path], out: Path, title: str = "RecurrentPPO on Da
         ax.set_xlabel("environment steps")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out, title)
 
 
 def plot_evaluation(results: dict[str, dict[str, Any]], out: Path, title: str = "evaluation") -> Path:
@@ -112,13 +100,7 @@ def plot_evaluation(results: dict[str, dict[str, Any]], out: Path, title: str = 
     ax2.set_xticks(list(x), names, rotation=20, ha="right", fontsize=8)
     ax2.set_ylabel("drop rate")
     ax2.set_ylim(0, 1)
-    fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out, title)
 
 
 def plot_comparison(reports: dict[str, Path], out: Path, title: str = "evaluation") -> Path:
@@ -153,6 +135,11 @@ def plot_comparison(reports: dict[str, Path], out: Path, title: str = "evaluatio
         ax.grid(alpha=0.3, axis="y")
         ax.axhline(0, color="k", lw=0.6)
     axes[0].legend(fontsize=8)
+    return _save(fig, out, title)
+
+
+def _save(fig: Any, out: Path, title: str) -> Path:
+    """Title, tighten and write ``fig`` to ``out`` (parents created), then close it."""
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out)
