@@ -94,7 +94,10 @@ class PixelReach(gym.Env[np.ndarray, np.ndarray]):
         return self._obs(), {"distance": float(np.linalg.norm(self.point - self.target))}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
-        a = np.clip(np.asarray(action, dtype=np.float64).reshape(2), -1.0, 1.0)
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape not in ((2,), (1, 2)) or not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be 2 finite numbers in [-1, 1] (an action_space sample), got {action!r}")
+        a = np.clip(a.reshape(2), -1.0, 1.0)
         self.point = np.clip(self.point + self.step_size * a, -1.0, 1.0)
         self.t += 1
         distance = float(np.linalg.norm(self.point - self.target))
