@@ -241,9 +241,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         info = self._info(False, False)
         return obs, info
 
-    def step(
-        self, action: np.ndarray
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Apply a relative joint-target action for one 80 ms control step."""
         a = self._unit_action(action)
         if self.action_smoothing is not None:
