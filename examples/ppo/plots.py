@@ -17,21 +17,23 @@ __all__ = ["plot_comparison", "plot_evaluation", "plot_learning_curve", "plot_ru
 
 
 def read_metrics(csv_path: Path) -> list[dict[str, float]]:
-    """Rows of a ``metrics.csv`` written by :class:`ppo.callbacks.DactylMetricsCallback`, as floats."""
+    """Rows of a ``metrics.csv`` written by :class:`ppo.callbacks.DactylMetricsCallback`, as floats (with
+    ``rotation_progress_mean`` derived for older logs that lack it)."""
     with Path(csv_path).open() as f:
-        rows = list(csv.DictReader(f))
-    return [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in row.items()} for row in rows]
+        reader = csv.DictReader(f)
+        rows = [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in r.items()} for r in reader]
+    for r in rows:  # older logs lack the column; it is a linear function of three others
+        if "rotation_progress_mean" not in r:
+            r["rotation_progress_mean"] = (
+                r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
+            )
+    return rows
 
 
 def plot_learning_curve(csv_path: Path, out: Path, title: str = "RecurrentPPO on Dactyl-v0") -> Path:
     """Plot return, rotation progress, consecutive successes, success/drop rates, rotation error and episode
     length (means over the last 100 episodes) against environment steps."""
     rows = read_metrics(csv_path)
-    for r in rows:  # older logs lack the column; it is a linear function of three others
-        if "rotation_progress_mean" not in r:
-            r["rotation_progress_mean"] = (
-                r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
-            )
     t = [r["timesteps"] for r in rows]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
     panels = (
@@ -66,11 +68,6 @@ def plot_runs(runs: dict[str, Path], out: Path, title: str = "RecurrentPPO on Da
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), sharex=True)
     for label, csv_path in runs.items():
         rows = read_metrics(csv_path)
-        for r in rows:  # older logs lack the column; it is a linear function of three others
-            if "rotation_progress_mean" not in r:
-                r["rotation_progress_mean"] = (
-                    r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
-                )
         t = [r["timesteps"] for r in rows]
         for ax, (key, _) in zip(axes, panels, strict=True):
             ax.plot(t, [r[key] for r in rows], label=label, lw=1.2)
