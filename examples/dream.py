@@ -12,7 +12,6 @@ Envs outside gymnasium's registry can be named as ``module:EnvId``, e.g. ``world
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
 except ImportError:
     pass
+from ppo.config import build_parser  # noqa: E402  (examples/ is on sys.path: the dataclass -> argparse bridge)
 
 
 @dataclass
@@ -53,12 +53,7 @@ class Args:
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for name, default in vars(Args()).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
-    return Args(**vars(parser.parse_args()))
+    return Args(**vars(build_parser(Args, __doc__).parse_args()))
 
 
 def render(env: gym.Env) -> np.ndarray:

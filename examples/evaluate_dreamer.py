@@ -22,7 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from train_dreamer import dataclass_parser, parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
+from train_dreamer import build_parser, parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
 
 from world_models import Dreamer
 
@@ -52,7 +52,7 @@ class Args:
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    args = Args(**vars(dataclass_parser(Args, __doc__).parse_args(argv)))
+    args = Args(**vars(build_parser(Args, __doc__).parse_args(argv)))
     if args.policy not in POLICIES:
         raise ValueError(f"--policy must be one of {POLICIES}, got {args.policy!r}")
     if args.policy == "model" and not args.checkpoint:

@@ -1,7 +1,6 @@
 """Train a Dreamer agent on a Gymnasium env, with atomic checkpoints, resume, CSV logs and a learning curve.
 
-    python examples/train_dreamer.py --env Pendulum-v1 --preset small --total-timesteps 20000 \
-        --logdir runs/pendulum
+    python examples/train_dreamer.py --env Pendulum-v1 --preset small --total-timesteps 20000 --logdir runs/pendulum
 
 Outputs in ``--logdir``: ``checkpoint.pt`` (+ ``checkpoint.pt.replay.npz``), ``episodes.csv`` (training
 episodes), ``eval.csv`` (deterministic evaluation), ``learning_curve.png`` and TensorBoard events in ``tb/``.
@@ -9,9 +8,7 @@ episodes), ``eval.csv`` (deterministic evaluation), ``learning_curve.png`` and T
 
 from __future__ import annotations
 
-import argparse
 import csv
-import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -27,6 +24,8 @@ try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
 except ImportError:
     pass
+from ppo.config import build_parser  # noqa: E402  (examples/ is on sys.path: the dataclass -> argparse bridge)
+
 import world_models.envs  # noqa: E402,F401  (registers PixelReach-v0, a cheap pixel task)
 
 
@@ -62,21 +61,8 @@ class Args:
     """Show a tqdm progress bar."""
 
 
-def dataclass_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
-    """A parser with one ``--flag`` per field of the dataclass ``cls`` (bools as ``--x/--no-x``)."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for field in dataclasses.fields(cls):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-        else:
-            kind = {"int": int, "float": float, "str": str}[str(field.type)]
-            parser.add_argument(flag, type=kind, default=field.default)
-    return parser
-
-
 def parse_args() -> Args:
-    return Args(**vars(dataclass_parser(Args, __doc__).parse_args()))
+    return Args(**vars(build_parser(Args, __doc__).parse_args()))
 
 
 def parse_env_kwargs(text: str) -> dict[str, object]:
