@@ -166,14 +166,11 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self._thresholds = thresholds
         self._occlusion = self.marker_distance > 0.0 or self.object_distance > 0.0
         self._key_shape = space[key].shape
-        # With the clean state: one gather of the markers then the object (n_markers + 1 points).
-        self._state_points = (
-            np.r_[STATE_LAYOUT[key], STATE_LAYOUT[object_key]]
-            if self.use_state and object_key in STATE_LAYOUT
-            else np.r_[STATE_LAYOUT[key]]
-            if self.use_state
-            else None
-        )
+        # With the clean state: the state indices of the markers, then of the object when it has some (one gather).
+        self._state_points: np.ndarray | None = None
+        if self.use_state:
+            slices = [STATE_LAYOUT[key]] + ([STATE_LAYOUT[object_key]] if object_key in STATE_LAYOUT else [])
+            self._state_points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
         """Reset the env; nothing is frozen in the first observation."""
