@@ -227,6 +227,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         mujoco.mj_forward(m, d)
         if self.settle_steps:
             mujoco.mj_step(m, d, nstep=self.settle_steps)
+            self._sync_kinematics()
 
         if "goal_quat" in options:
             self._set_goal(self._check_quat(options["goal_quat"], "options['goal_quat']"))
@@ -253,6 +254,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         center[self._coupled_act] += qpos[self._coupled_qpos]
         np.clip(center + a * self._ctrl_half, self._ctrl_low, self._ctrl_high, out=d.ctrl)
         mujoco.mj_step(m, d, nstep=self.frame_skip)
+        self._sync_kinematics()
 
         count = self._count_warnings()
         if count != self._warning_count or not np.isfinite(qpos).all():
@@ -311,6 +313,16 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         center = qpos[self._act_qpos]
         center[self._coupled_act] += qpos[self._coupled_qpos]
         return np.clip(center, self._ctrl_low, self._ctrl_high)
+
+    def _sync_kinematics(self) -> None:
+        """Recompute positions (bodies, geoms, sites, cameras, lights) from the current ``qpos``.
+
+        ``mj_step`` computes kinematics *before* its final integration, so after it ``site_xpos`` and the
+        rendered geometry lag one substep behind ``qpos``. Observations and renders must show the state
+        after the step; the next ``mj_step`` recomputes everything anyway, so dynamics are unchanged.
+        """
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_camlight(self.model, self.data)
 
     def _count_warnings(self) -> int:
         w = self.data.warning

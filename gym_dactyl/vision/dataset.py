@@ -249,8 +249,8 @@ def generate_samples(
                             if wrapper is not None
                             else appearance.randomize_image(images, rng)
                         )
-                    # Label with the pose the renderer drew (xpos/xquat from the last forward pass), which
-                    # lags qpos by one 8 ms substep after mj_step.
+                    # Label with the pose the renderer drew: xpos/xquat, which DactylEnv recomputes from qpos
+                    # after every step, so label, image and state agree.
                     quat = u.data.xquat[body].copy()
                     yield images, u.data.xpos[body].copy(), -quat if quat[0] < 0 else quat
                     n += 1
