@@ -10,15 +10,18 @@ Conditions (see examples/ppo/envs.py):
                 by a CNN (--pose-model) from three 64 px camera images rendered with the appearance
                 randomization it was trained with (Table 9; Dactyl Table 3 "block, vision").
 
-    python examples/evaluate.py --checkpoint runs/ppo/final --episodes 20
-    python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 80   # the paper's evaluation timeout
-    python examples/evaluate.py --policy random --goal z --episodes 20             # baselines: random actions,
-    python examples/evaluate.py --policy hold --goal z --episodes 20               # or keep the hand still
+    python examples/evaluate.py --checkpoint runs/ppo/final       # the paper's evaluation: 100 episodes, 80 s timeout
+    python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 8 --episodes 20   # the training timeout
+    python examples/evaluate.py --policy random --goal z           # baselines: random actions,
+    python examples/evaluate.py --policy hold --goal z             # or keep the hand still
     python examples/evaluate.py --checkpoint runs/ppo/final --conditions nominal,vision \
         --pose-model runs/pose64/pose_estimator.pt                                  # the policy run from pixels
 
-Prints a Table-3-style table (consecutive successes mean ± std / median, drop rate, rotation error)
-and writes <out>/eval.json, <out>/eval.png and <out>/eval_<condition>.mp4 (one episode).
+Prints a Table-3-style table (consecutive successes mean ± std / median and the standard error of the mean,
+drop rate, rotation error) and writes <out>/eval.json, <out>/eval.png and <out>/eval_<condition>.mp4 (one
+episode). The std is the population standard deviation of the per-episode counts (numpy's default, ddof=0: the
+paper does not say which it reports; with 100 episodes the two differ by 0.5 %); the standard error is the
+sample std (ddof=1) / sqrt(episodes).
 """
 
 from __future__ import annotations
@@ -56,14 +59,16 @@ class EvalArgs:
     """model (the checkpoint), or a baseline: random (uniform random actions) or hold (action 0: keep still)"""
     conditions: str = "nominal,randomized,shifted"
     """comma-separated conditions: nominal, randomized (training distr.), shifted (held-out world), vision (CNN pose)"""
-    episodes: int = 20
+    episodes: int = 100
     """episodes per condition (the paper: 100 in sim, 10 on the robot)"""
-    goal_timeout_s: float | None = None
-    """simulated seconds without a success before an episode ends (default: the training value; paper eval: 80)"""
+    goal_timeout_s: float = 80.0
+    """simulated seconds without a success before an episode ends (the paper's evaluation: 80; training: 8)"""
     goal: str | None = None
     """goal distribution (default: the checkpoint's; z for the baselines)"""
     action_type: str | None = None
     """action interface of the baselines (default continuous); a model uses its own"""
+    wrist: str | None = None
+    """free or locked wrist of the baselines (default free); a model uses its own"""
     randomization: str | None = None
     """groups of the randomized condition: all or none (default: a model's training groups; all for baselines)"""
     deterministic: bool = True
@@ -86,6 +91,7 @@ CHOICES = {
     "policy": ("model", "random", "hold"),
     "goal": ("parallel", "z", "xyz"),
     "action_type": ("discrete", "continuous"),
+    "wrist": ("free", "locked"),
     "randomization": ("all", "none"),
     "vision_appearance": VISION_APPEARANCES,
 }
@@ -95,9 +101,9 @@ def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
     """A Table-3-style text table of the per-condition summaries."""
     lines = [
         title,
-        f"{'condition':<12} {'episodes':>8} {'consecutive successes':>26} {'success':>8} {'drop':>6} "
+        f"{'condition':<12} {'episodes':>8} {'consecutive successes':>26} {'s.e.m.':>7} {'success':>8} {'drop':>6} "
         f"{'rot. err':>9} {'length':>7} {'obs. pose err':>14}",
-        f"{'':<12} {'':>8} {'mean ± std / median':>26} {'rate':>8} {'rate':>6} {'(rad)':>9} {'steps':>7} "
+        f"{'':<12} {'':>8} {'mean ± std / median':>26} {'':>7} {'rate':>8} {'rate':>6} {'(rad)':>9} {'steps':>7} "
         f"{'(mm / deg)':>14}",
     ]
     for name, r in results.items():
@@ -106,7 +112,8 @@ def format_table(results: dict[str, dict[str, Any]], title: str) -> str:
             f"{r['consecutive_successes_median']:g}"
         )
         lines.append(
-            f"{name:<12} {r['episodes']:>8} {cs:>26} {r['success_rate']:>8.2f} {r['drop_rate']:>6.2f} "
+            f"{name:<12} {r['episodes']:>8} {cs:>26} {r['consecutive_successes_sem']:>7.2f} "
+            f"{r['success_rate']:>8.2f} {r['drop_rate']:>6.2f} "
             f"{r['rotation_error_mean']:>9.3f} {r['episode_length_mean']:>7.0f} "
             f"{r['pose_error_mm_mean']:>6.1f} / {r['pose_error_deg_mean']:>5.1f}"
         )
@@ -120,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for c in conditions:
         if c not in CONDITIONS:
             raise ValueError(f"--conditions: unknown condition {c!r}; expected some of {CONDITIONS}")
+    if not args.goal_timeout_s > 0:
+        raise ValueError(f"--goal-timeout-s must be > 0 seconds, got {args.goal_timeout_s}")
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     if "vision" in conditions and args.pose_model is None:
@@ -151,7 +160,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out = args.out or Path(f"runs/eval_{args.policy}")
     goal = args.goal or train.get("goal", "z")
     action_type = train.get("action_type", args.action_type or "continuous")
-    timeout = args.goal_timeout_s or train.get("goal_timeout_s", 8.0)
+    wrist = train.get("wrist") or args.wrist or "free"
+    if args.policy == "model" and args.wrist is not None and args.wrist != wrist:
+        raise ValueError(f"--wrist {args.wrist}: the checkpoint was trained with wrist={wrist!r}")
+    timeout = args.goal_timeout_s
     scale = float(train.get("randomization_scale", 1.0))
     out.mkdir(parents=True, exist_ok=True)
 
@@ -163,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         env = make_condition_env(
             condition, goal=goal, action_type=action_type, goal_timeout_s=timeout, train_groups=groups, scale=scale,
             render_mode="rgb_array" if record else None, pose_estimator=pose_estimator,
-            vision_appearance=args.vision_appearance,
+            vision_appearance=args.vision_appearance, wrist=wrist,
         )  # fmt: skip
         try:
             if args.policy == "model":
@@ -192,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # --- report: table, JSON, plot ---
     who = f"{ckpt} ({meta.get('num_timesteps', '?'):,} steps)" if ckpt else f"{args.policy} policy"
     mode = "" if args.policy != "model" else ", deterministic" if args.deterministic else ", stochastic"
-    title = f"{who}: goal={goal}, actions={action_type}, goal timeout {timeout:g} s{mode}"
+    title = f"{who}: goal={goal}, actions={action_type}, wrist {wrist}, goal timeout {timeout:g} s{mode}"
     print(format_table(results, title))
     report = {
         "policy": args.policy,
@@ -200,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "num_timesteps": meta.get("num_timesteps"),
         "goal": goal,
         "action_type": action_type,
+        "wrist": wrist,
         "goal_timeout_s": timeout,
         "training_randomization": meta.get("randomization_applied"),
         "randomized_condition_groups": groups,

@@ -55,6 +55,7 @@ CHOICES = {
     "randomization": RANDOMIZATION_CHOICES,
     "goal": ("parallel", "z", "xyz"),
     "action_type": ("discrete", "continuous"),
+    "wrist": ("free", "locked"),
 }
 
 
@@ -64,7 +65,7 @@ def record_video(
     """Roll out one episode of the training condition with the deterministic policy and write an mp4."""
     env = make_dactyl_env(
         goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
-        groups=groups, scale=args.randomization_scale, render_mode="rgb_array", size=320,
+        groups=groups, scale=args.randomization_scale, render_mode="rgb_array", size=320, wrist=args.wrist,
     )  # fmt: skip
     try:
         stats, frames = run_episode(env, ModelPolicy(model, vecnorm), seed=args.seed + 10_000, record=True)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> Path:
     groups = randomization_groups(args)
     applied = effective_groups(groups)
     args.logdir.mkdir(parents=True, exist_ok=True)
-    print(f"preset {args.preset}: goal={args.goal} actions={args.action_type} n_envs={args.n_envs} "
+    print(f"preset {args.preset}: goal={args.goal} actions={args.action_type} wrist={args.wrist} n_envs={args.n_envs} "
           f"total={args.total_timesteps:,} steps; randomization requested {groups}, applied {applied}")  # fmt: skip
 
     # --- seeding and threads ---
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> Path:
     env_fns = [
         make_train_env_fn(
             rank, args.seed, goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
-            groups=groups, scale=args.randomization_scale,
+            groups=groups, scale=args.randomization_scale, wrist=args.wrist,
         )
         for rank in range(args.n_envs)
     ]  # fmt: skip

@@ -16,14 +16,19 @@ from gymnasium import spaces
 
 from gym_dactyl import constants as C
 from gym_dactyl import rotations as R
-from gym_dactyl.scene import GOAL_BODY, MAX_RENDER_SIZE, PALM_CENTER, build_model
+from gym_dactyl.scene import GOAL_BODY, MAX_RENDER_SIZE, PALM_CENTER, PALM_SURFACE_Z, build_model
 
 __all__ = ["DactylEnv"]
 
 ActionType = Literal["discrete", "continuous"]
 GoalType = Literal["parallel", "z", "xyz"]
+RelativeTo = Literal["target", "angle"]
+WristMode = Literal["free", "locked"]
 _GOALS = ("parallel", "z", "xyz")
 _ACTION_TYPES = ("discrete", "continuous")
+_RELATIVE_TO = ("target", "angle")
+_WRISTS = ("free", "locked")
+_WRIST_ACTUATORS = (0, 1)  # robot0:A_WRJ1, robot0:A_WRJ0 (constants.ACTUATOR_NAMES order)
 _W = mujoco.mjtWarning
 _PHYSICS_WARNINGS = tuple(int(w) for w in (_W.mjWARN_BADQACC, _W.mjWARN_BADQPOS, _W.mjWARN_BADQVEL))
 
@@ -31,12 +36,37 @@ _PHYSICS_WARNINGS = tuple(int(w) for w in (_W.mjWARN_BADQACC, _W.mjWARN_BADQPOS,
 class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """Reorient a block in a Shadow Hand to a goal orientation, as in the Dactyl paper.
 
-    Control step 80 ms = ``frame_skip`` 10 MuJoCo steps of 8 ms. Actions are 20 **relative** joint
-    targets: target = current angle + a * (half the actuator's control range), clipped to the range;
-    for the four coupled distal pairs the target and the angle are the pair's sum (J1 + J0).
-    ``action_type="discrete"`` (paper) takes ``MultiDiscrete([11] * 20)``, bin b -> b / 5 - 1;
-    ``"continuous"`` takes ``Box(-1, 1, (20,))``. ``action_smoothing=0.3`` applies the paper's
-    exponential moving average ``a <- 0.3 a_t + 0.7 a`` before the targets are set.
+    Control step 80 ms = ``frame_skip`` 10 MuJoCo steps of 8 ms. Actions are **relative** joint
+    targets for the 20 actuators (18 with ``wrist="locked"``): a change of a * (half the actuator's
+    control range), clipped to the range; for the four coupled distal pairs the target and the angle
+    are the pair's sum (J1 + J0). What the change is relative to (``relative_to``):
+
+    - ``"target"`` (default): the previous target, target_t = clip(target_{t-1} + a * half range);
+      the targets start at the pose the hand holds at reset. A zero action keeps the commanded pose,
+      so the position servos hold the block's weight with a constant error instead of giving way.
+    - ``"angle"``: the measured angle, target = clip(angle + a * half range) — the paper's wording
+      ("relative to the current ones"), as robogym and gymnasium-robotics implement it. In this
+      simulation the servos' steady-state error under the block's weight then compounds every step:
+      a zero action lets the wrist sag to its limit and drops the block (measured in
+      ``docs/env_fidelity.md``), which is why it is not the default.
+
+    ``action_type="discrete"`` (paper) takes ``MultiDiscrete([11] * n)``, bin b -> b / 5 - 1;
+    ``"continuous"`` takes ``Box(-1, 1, (n,))``, n = 20 (18 with the wrist locked).
+    ``action_smoothing=0.3`` applies the paper's exponential moving average
+    ``a <- 0.3 a_t + 0.7 a`` (the new action weighted 0.3) before the targets are set.
+
+    ``wrist="locked"`` (Dactyl Table 3, "block (state, locked wrist)"): the two wrist actuators
+    (``WRJ1``, ``WRJ0``) leave the action space and hold the wrist at its reset pose; the
+    observation is unchanged (``state`` still holds all 24 joint angles and velocities).
+    :attr:`action_actuators` maps action coordinates to actuator indices.
+
+    Reset: the block is placed above the palm with its lowest corner clear of every hand geom
+    (its half-diagonal plus a margin above the palm surface, lifted further if any contact would
+    penetrate), settled with the hand holding its pose, then checked: centred over the palm,
+    penetrating no geom by more than ``RESET_MAX_PENETRATION`` and slower than
+    ``RESET_MAX_SPEED``. A start that fails the check is redrawn (at most ``RESET_MAX_TRIES``
+    times, as OpenAI's robogym does; then ``RuntimeError``). The block's size is read from the
+    model at every reset, so ``wrappers.PhysicsRandomization``'s size changes are respected.
 
     Reward: r_t = d_t - d_{t+1} with d the rotation angle between block and goal; +5 and a new goal
     when d < ``success_threshold`` (0.4 rad); -20 and ``terminated`` when the block drops (its
@@ -65,6 +95,19 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": round(1.0 / (C.TIMESTEP * C.FRAME_SKIP), 3)}
 
+    RESET_MAX_TRIES = 50
+    """Fresh samples a reset draws before it gives up with ``RuntimeError`` (robogym: 50)."""
+    RESET_MAX_SPEED = 0.05
+    """m/s: the block must be slower than this after settling."""
+    RESET_MAX_ANGULAR_SPEED = 1.0
+    """rad/s: the block must rotate slower than this after settling."""
+    RESET_MAX_PENETRATION = 0.001
+    """m: deepest allowed contact penetration of the block after settling (soft contacts rest at ~0.1-0.5 mm)."""
+    SPAWN_MARGIN = 0.003
+    """m: clearance between the block's lowest possible corner and the hand when it is placed."""
+    ON_PALM_RADIUS = 0.04
+    """m: the settled block's centre must lie within this horizontal distance of the palm centre."""
+
     def __init__(
         self,
         action_type: ActionType = "discrete",
@@ -75,6 +118,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         max_consecutive_successes: int = C.MAX_CONSECUTIVE_SUCCESSES,
         drop_height: float = 0.10,
         object_half_size: float = 0.025,
+        relative_to: RelativeTo = "target",
+        wrist: WristMode = "free",
         frame_skip: int = C.FRAME_SKIP,
         settle_steps: int = 50,
         render_mode: str | None = None,
@@ -93,6 +138,10 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             drop_height: world z (m) below which the block's centre counts as dropped; the palm
                 surface is at about 0.14 m, so the default is 4 cm below it.
             object_half_size: half the block's edge in metres.
+            relative_to: what an action's joint-target change is relative to: ``"target"`` (default,
+                the previous target: a zero action holds the pose under load) or ``"angle"`` (the
+                measured angle, the paper's literal re-anchoring).
+            wrist: ``"free"`` (20 actions) or ``"locked"`` (18 actions; the wrist holds its reset pose).
             frame_skip: MuJoCo steps per control step.
             settle_steps: MuJoCo steps run at reset so block and hand come to rest.
             render_mode: None or ``"rgb_array"``.
@@ -103,6 +152,10 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise ValueError(f"action_type must be one of {_ACTION_TYPES}, got {action_type!r}")
         if goal not in _GOALS:
             raise ValueError(f"goal must be one of {_GOALS}, got {goal!r}")
+        if relative_to not in _RELATIVE_TO:
+            raise ValueError(f"relative_to must be one of {_RELATIVE_TO}, got {relative_to!r}")
+        if wrist not in _WRISTS:
+            raise ValueError(f"wrist must be one of {_WRISTS}, got {wrist!r}")
         if action_smoothing is not None and not 0.0 < action_smoothing <= 1.0:
             raise ValueError(f"action_smoothing must be None or in (0, 1], got {action_smoothing!r}")
         if not 0.0 < success_threshold < math.pi:
@@ -124,6 +177,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.action_type = action_type
         self.goal_type = goal
         self.action_smoothing = action_smoothing
+        self.relative_to = relative_to
+        self.wrist = wrist
         self.success_threshold = float(success_threshold)
         self.goal_timeout_s = float(goal_timeout_s)
         self.max_consecutive_successes = int(max_consecutive_successes)
@@ -137,7 +192,12 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.data = mujoco.MjData(self.model)
         self._init_indices()
 
-        n_act = self.model.nu
+        # Action coordinate i drives actuator self._act_sel[i]; the wrist actuators are the first two.
+        self._act_sel = slice(len(_WRIST_ACTUATORS), None) if wrist == "locked" else slice(None)
+        self._act_low = self._ctrl_low[self._act_sel]
+        self._act_high = self._ctrl_high[self._act_sel]
+        self._act_half = self._ctrl_half[self._act_sel]
+        n_act = len(self._act_low)
         if action_type == "discrete":
             self.action_space = spaces.MultiDiscrete(np.full(n_act, C.ACTION_BINS, dtype=np.int64))
         else:
@@ -156,6 +216,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._goal_quat = np.array([1.0, 0.0, 0.0, 0.0])
         self._quat_tmp = np.zeros(4)
         self._smoothed = np.zeros(n_act)
+        self._target = self._ctrl_low.copy()  # joint targets of all actuators (set at reset)
+        self._act_buf = np.zeros(n_act)
         self._rotation_error = 0.0
         self._consecutive = 0
         self._goal_start_time = 0.0
@@ -183,6 +245,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._obj_qpos = int(obj_joint.qposadr[0])
         self._obj_qvel = int(obj_joint.dofadr[0])
         self._obj_body = m.body(C.OBJECT_BODY).id
+        self._obj_geom = m.geom(C.OBJECT_GEOM).id
         self._goal_mocap = int(m.body_mocapid[m.body(GOAL_BODY).id])
         self._tip_sites = np.array([m.site(n).id for n in C.FINGERTIP_SITES])
         self._cam_ids = {n: m.camera(n).id for n in (*C.CAMERA_NAMES, C.RENDER_CAMERA)}
@@ -191,6 +254,16 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def dt(self) -> float:
         """Seconds of simulated time per control step (``model.opt.timestep * frame_skip``)."""
         return float(self.model.opt.timestep) * self.frame_skip
+
+    @property
+    def action_actuators(self) -> np.ndarray:
+        """Index (in ``model.actuator_*`` / :data:`~gym_dactyl.constants.ACTUATOR_NAMES`) of each action coordinate."""
+        return np.arange(self.model.nu)[self._act_sel]
+
+    @property
+    def joint_targets(self) -> np.ndarray:
+        """The current position targets of all actuators (copy of ``data.ctrl`` as last commanded)."""
+        return self._target.copy()
 
     @property
     def goal_quat(self) -> np.ndarray:
@@ -210,27 +283,38 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         """
         super().reset(seed=seed)
         options = options or {}
+        fixed_quat = (
+            self._check_quat(options["object_quat"], "options['object_quat']") if "object_quat" in options else None
+        )
+        goal_quat = self._check_quat(options["goal_quat"], "options['goal_quat']") if "goal_quat" in options else None
         m, d = self.model, self.data
-        mujoco.mj_resetData(m, d)
         rng = self.np_random
-
-        if "object_quat" in options:
-            quat = self._check_quat(options["object_quat"], "options['object_quat']")
-        elif self.goal_type == "z":
-            quat = R.yaw_quat(rng.uniform(-np.pi, np.pi))
+        reason = ""
+        for _ in range(self.RESET_MAX_TRIES):
+            mujoco.mj_resetData(m, d)
+            if fixed_quat is not None:
+                quat = fixed_quat
+            elif self.goal_type == "z":
+                quat = R.yaw_quat(rng.uniform(-np.pi, np.pi))
+            else:
+                quat = R.random_quat(rng)
+            self._place_object(quat, rng.uniform(-0.005, 0.005, size=2))
+            d.ctrl[:] = self._hold_ctrl()
+            if self.settle_steps:
+                mujoco.mj_step(m, d, nstep=self.settle_steps)
+                self._sync_kinematics()
+            reason = self._start_fault()
+            if not reason:
+                break
         else:
-            quat = R.random_quat(rng)
-        pos = PALM_CENTER + np.array([*rng.uniform(-0.005, 0.005, size=2), 0.02])
-        d.qpos[self._obj_qpos : self._obj_qpos + 3] = pos
-        d.qpos[self._obj_qpos + 3 : self._obj_qpos + 7] = quat
-        d.ctrl[:] = self._hold_ctrl()
-        mujoco.mj_forward(m, d)
-        if self.settle_steps:
-            mujoco.mj_step(m, d, nstep=self.settle_steps)
-            self._sync_kinematics()
+            raise RuntimeError(
+                f"reset: no valid start in {self.RESET_MAX_TRIES} tries (last: {reason}); the block "
+                f"(half size {self._object_half_extents()}) may not fit on the palm"
+            )
+        self._target[:] = d.ctrl
 
-        if "goal_quat" in options:
-            self._set_goal(self._check_quat(options["goal_quat"], "options['goal_quat']"))
+        if goal_quat is not None:
+            self._set_goal(goal_quat)
         else:
             self._set_goal(self._sample_goal())
         self._smoothed[:] = 0.0
@@ -250,9 +334,17 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             a = self._smoothed
         m, d = self.model, self.data
         qpos = d.qpos
-        center = qpos[self._act_qpos]
-        center[self._coupled_act] += qpos[self._coupled_qpos]
-        np.clip(center + a * self._ctrl_half, self._ctrl_low, self._ctrl_high, out=d.ctrl)
+        buf = self._act_buf
+        np.multiply(a, self._act_half, out=buf)
+        if self.relative_to == "angle":
+            center = qpos[self._act_qpos]
+            center[self._coupled_act] += qpos[self._coupled_qpos]
+            buf += center[self._act_sel]
+        else:
+            buf += self._target[self._act_sel]
+        np.clip(buf, self._act_low, self._act_high, out=buf)
+        self._target[self._act_sel] = buf
+        d.ctrl[:] = self._target
         mujoco.mj_step(m, d, nstep=self.frame_skip)
         self._sync_kinematics()
 
@@ -285,9 +377,9 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     # ------------------------------------------------------------------ helpers
     def _unit_action(self, action: Any) -> np.ndarray:
-        """Validate an action and map it to [-1, 1]^20 (float64)."""
+        """Validate an action and map it to [-1, 1]^n (float64), n = 20, or 18 with the wrist locked."""
         a = np.asarray(action)
-        n = self.model.nu
+        n = len(self._act_low)
         if a.shape != (n,):
             raise ValueError(f"action must have shape ({n},), got shape {a.shape}")
         if self.action_type == "discrete":
@@ -306,6 +398,62 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if not (np.isfinite(a).all() and a.min() >= -1.0 - 1e-6 and a.max() <= 1.0 + 1e-6):
             raise ValueError(f"action must be finite and within [-1, 1] for action_type='continuous', got {a!r}")
         return a
+
+    def _object_half_extents(self) -> np.ndarray:
+        """Half extents (m) of the block's collision geom as the model holds them now (randomized sizes included)."""
+        return self.model.geom_size[self._obj_geom].copy()
+
+    def _place_object(self, quat: np.ndarray, xy_offset: np.ndarray) -> None:
+        """Put the block above the palm centre, its lowest possible corner clear of the hand, and run ``mj_forward``.
+
+        The centre starts at the palm surface plus the block's half-diagonal (its reach in any orientation)
+        plus :attr:`SPAWN_MARGIN`; if a contact still penetrates (a curled finger, the thumb), the block is
+        lifted by the depth plus the margin until none does.
+        """
+        m, d = self.model, self.data
+        o = self._obj_qpos
+        reach = float(np.linalg.norm(self._object_half_extents()))
+        d.qpos[o : o + 2] = PALM_CENTER[:2] + xy_offset
+        d.qpos[o + 2] = PALM_SURFACE_Z + reach + self.SPAWN_MARGIN
+        d.qpos[o + 3 : o + 7] = quat
+        d.qvel[self._obj_qvel : self._obj_qvel + 6] = 0.0
+        for _ in range(10):
+            mujoco.mj_forward(m, d)
+            depth = -self._min_object_contact_dist()
+            if depth <= 0.0:
+                break
+            d.qpos[o + 2] += depth + self.SPAWN_MARGIN
+
+    def _min_object_contact_dist(self) -> float:
+        """Smallest signed distance (m) over the block's contacts in ``data.contact``; +inf when there are none."""
+        d = self.data
+        if d.ncon == 0:
+            return math.inf
+        con = d.contact
+        body = self.model.geom_bodyid
+        mine = (body[con.geom1] == self._obj_body) | (body[con.geom2] == self._obj_body)
+        return float(con.dist[mine].min()) if mine.any() else math.inf
+
+    def _start_fault(self) -> str:
+        """Why the settled state is not a valid start ("" when it is): off the palm, penetrating, or moving."""
+        m, d = self.model, self.data
+        mujoco.mj_forward(m, d)  # contacts of the state the episode starts from
+        o, v = self._obj_qpos, self._obj_qvel
+        pos = d.qpos[o : o + 3]
+        if not np.isfinite(d.qpos).all():
+            return "non-finite state"
+        if math.hypot(*(pos[:2] - PALM_CENTER[:2])) > self.ON_PALM_RADIUS or pos[2] < PALM_SURFACE_Z:
+            return f"block not on the palm (centre at {np.round(pos, 4).tolist()})"
+        depth = -self._min_object_contact_dist()
+        if depth > self.RESET_MAX_PENETRATION:
+            return f"block penetrates the hand by {1000 * depth:.2f} mm"
+        speed = float(np.linalg.norm(d.qvel[v : v + 3]))
+        if speed >= self.RESET_MAX_SPEED:
+            return f"block still moving at {speed:.3f} m/s"
+        spin = float(np.linalg.norm(d.qvel[v + 3 : v + 6]))
+        if spin >= self.RESET_MAX_ANGULAR_SPEED:
+            return f"block still rotating at {spin:.2f} rad/s"
+        return ""
 
     def _hold_ctrl(self) -> np.ndarray:
         """Controls that hold the hand's current joint angles."""

@@ -24,12 +24,15 @@ from gym_dactyl.constants import (
     TIMESTEP,
 )
 
-__all__ = ["GOAL_BODY", "MAX_LIGHTS", "MAX_RENDER_SIZE", "PALM_CENTER", "hand_asset_dir", "build_spec", "build_model"]
+__all__ = ["GOAL_BODY", "MAX_LIGHTS", "MAX_RENDER_SIZE", "PALM_CENTER", "PALM_SURFACE_Z", "hand_asset_dir", "build_spec", "build_model"]
 
 GOAL_BODY = "goal"
 # Point above the palm where the block rests (world frame, metres). The hand mount of the
 # gymnasium-robotics model sits at (1, 1.25, 0.15) with the palm facing up.
 PALM_CENTER = np.array([1.0, 0.87, 0.17])
+# Top of the hand's collision geoms under the block at the reset pose (palm box and straight fingers:
+# centres at z 0.140, half-thickness 0.011 / capsule radius 0.010), metres.
+PALM_SURFACE_Z = 0.151
 # Where the goal marker is displayed: beside the hand, out of the vision cameras' view.
 GOAL_DISPLAY_POS = np.array([1.13, 0.80, 0.26])
 MAX_RENDER_SIZE = 1024  # offscreen framebuffer, pixels per side

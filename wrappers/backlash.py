@@ -128,8 +128,11 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         gym.ActionWrapper.__init__(self, env)
         space = check_box_action_space(env, type(self).__name__)
         shape = space.shape
-        self.log_rate_up = _per_actuator("log_rate_up", log_rate_up, DACTYL_BACKLASH_LOG_RATE_UP, shape)
-        self.log_rate_down = _per_actuator("log_rate_down", log_rate_down, DACTYL_BACKLASH_LOG_RATE_DOWN, shape)
+        actuators = _action_actuators(env, shape)
+        up = None if actuators is None else tuple(DACTYL_BACKLASH_LOG_RATE_UP[i] for i in actuators)
+        down = None if actuators is None else tuple(DACTYL_BACKLASH_LOG_RATE_DOWN[i] for i in actuators)
+        self.log_rate_up = _per_actuator("log_rate_up", log_rate_up, up or DACTYL_BACKLASH_LOG_RATE_UP, shape)
+        self.log_rate_down = _per_actuator("log_rate_down", log_rate_down, down or DACTYL_BACKLASH_LOG_RATE_DOWN, shape)
         self.std = check_nonnegative("std", std)
         self.min_rate = check_positive("min_rate", min_rate)
         self.scale = check_scale("scale", scale)
@@ -211,10 +214,26 @@ def _per_actuator(
     return arr
 
 
+def _action_actuators(env: gym.Env, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Actuator index of each action coordinate when the env says (``DactylEnv.action_actuators``, e.g. 18 with the
+    wrist locked) and it fits the 20 calibrated actuators, else None."""
+    ids = getattr(env.unwrapped, "action_actuators", None)
+    if ids is None:
+        return None
+    ids = np.asarray(ids)
+    if ids.shape != tuple(shape) or len(DACTYL_BACKLASH_LOG_RATE_UP) <= int(ids.max(initial=0)):
+        return None
+    return ids
+
+
 def _ctrl_half_range(env: gym.Env, shape: tuple[int, ...]) -> float | np.ndarray:
-    """Half the actuator control range when the env exposes a MuJoCo model with one actuator per action, else 1."""
+    """Half the control range of each action coordinate's actuator when the env exposes a MuJoCo model with one
+    actuator per action coordinate (``action_actuators`` picks them when the env has fewer actions), else 1."""
     model = getattr(env.unwrapped, "model", None)
     ctrlrange = getattr(model, "actuator_ctrlrange", None)
+    ids = getattr(env.unwrapped, "action_actuators", None)
+    if ctrlrange is not None and ids is not None and np.shape(ids) == tuple(shape):
+        ctrlrange = ctrlrange[np.asarray(ids)]
     if ctrlrange is not None and (len(ctrlrange),) == tuple(shape):
         half = 0.5 * (ctrlrange[:, 1] - ctrlrange[:, 0])
         if np.all(half > 0.0):

@@ -67,6 +67,8 @@ class TrainArgs:
     """goal distribution: parallel (paper), z (yaw only, easy), xyz"""
     action_type: str | None = None
     """discrete (paper, 11 bins) or continuous actions"""
+    wrist: str | None = None
+    """free (20 actions) or locked (18 actions, the wrist held still; Dactyl Table 3 "locked wrist")"""
     goal_timeout_s: float | None = None
     """simulated seconds without a success before an episode is truncated (paper: 8 in training)"""
     n_envs: int | None = None
@@ -112,7 +114,7 @@ class TrainArgs:
 PRESETS: dict[str, dict[str, Any]] = {
     # A few minutes on a laptop CPU: proves the pipeline end to end, learns little.
     "quick": dict(
-        total_timesteps=20_000, goal="z", action_type="continuous", goal_timeout_s=8.0,
+        total_timesteps=20_000, goal="z", action_type="continuous", goal_timeout_s=8.0, wrist="free",
         n_envs=2, n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=64, lstm_units=64,
         log_std_init=-1.0, norm_reward=True, checkpoint_every=10_000, randomization="all",
@@ -120,14 +122,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     # An hour on 2 CPU cores, tuned for learning speed on goal "z" (see docs/ppo.md for the measurements): the
     # small-compute variant, trained without randomization (~950 steps/s on 2 idle cores: 3M steps ~ 53 min).
     "cpu": dict(
-        total_timesteps=3_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0,
+        total_timesteps=3_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0, wrist="free",
         n_envs=4, n_steps=256, batch_size=512, n_epochs=4, learning_rate=3e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=128, lstm_units=128,
         log_std_init=-1.0, norm_reward=True, checkpoint_every=250_000, randomization="none",
     ),
     # Dactyl §1: gamma 0.998, lambda 0.95, entropy 0.01, clip 0.2, Adam 3e-4, 1024 dense + 512 LSTM.
     "paper": dict(
-        total_timesteps=1_000_000_000, goal="parallel", action_type="discrete", goal_timeout_s=8.0,
+        total_timesteps=1_000_000_000, goal="parallel", action_type="discrete", goal_timeout_s=8.0, wrist="free",
         n_envs=64, n_steps=512, batch_size=8192, n_epochs=4, learning_rate=3e-4,
         gamma=0.998, gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, dense_units=1024, lstm_units=512,
         log_std_init=0.0, norm_reward=True, checkpoint_every=5_000_000, randomization="all",
@@ -245,6 +247,8 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
         raise ValueError(f"--checkpoint-every must be >= 0, got {out.checkpoint_every}")
     if out.goal not in ("parallel", "z", "xyz"):
         raise ValueError(f"--goal must be parallel, z or xyz, got {out.goal!r}")
+    if out.wrist not in ("free", "locked"):
+        raise ValueError(f"--wrist must be free or locked, got {out.wrist!r}")
     if out.action_type not in ("discrete", "continuous"):
         raise ValueError(f"--action-type must be discrete or continuous, got {out.action_type!r}")
     return out

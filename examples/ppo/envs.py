@@ -154,6 +154,7 @@ def make_dactyl_env(
     shifted: bool = False,
     render_mode: str | None = None,
     size: int = 320,
+    wrist: str = "free",
 ) -> gym.Env:
     """Build one ``Dactyl-v0`` env with the chosen randomization groups.
 
@@ -166,6 +167,7 @@ def make_dactyl_env(
         shifted: wrap the base env in :class:`ShiftedPhysics` (the held-out world).
         render_mode: ``None`` or ``"rgb_array"``.
         size: rendered frame size in pixels.
+        wrist: ``"free"`` (20 actions) or ``"locked"`` (18; Dactyl Table 3 "locked wrist").
 
     Returns:
         The env (not yet wrapped in a Monitor).
@@ -178,7 +180,7 @@ def make_dactyl_env(
             "wrappers.dactyl_randomization is not importable yet: running WITHOUT randomization", stacklevel=2
         )
     base_action = "continuous" if randomize is not None else action_type
-    kwargs: dict[str, Any] = dict(action_type=base_action, goal=goal, goal_timeout_s=goal_timeout_s)
+    kwargs: dict[str, Any] = dict(action_type=base_action, goal=goal, goal_timeout_s=goal_timeout_s, wrist=wrist)
     if render_mode is not None:
         kwargs.update(render_mode=render_mode, width=size, height=size)
     env = gym.make("Dactyl-v0", **kwargs)
@@ -215,6 +217,7 @@ def make_condition_env(
     size: int = 320,
     pose_estimator: Any = None,
     vision_appearance: str = "table9",
+    wrist: str = "free",
 ) -> gym.Env:
     """Build the env of an evaluation condition (see the module docstring), wrapped in a Monitor.
 
@@ -227,6 +230,7 @@ def make_condition_env(
         pose_estimator: a ``gym_dactyl.vision.pose_net.PoseNet`` (see :func:`ppo.vision.load_pose_estimator`);
             required by, and only used for, the ``vision`` condition.
         vision_appearance: one of :data:`VISION_APPEARANCES` (``vision`` only).
+        wrist: ``"free"`` or ``"locked"``, as for :func:`make_dactyl_env`.
 
     Raises:
         ValueError: unknown condition or appearance, or ``vision`` without a pose estimator.
@@ -237,7 +241,7 @@ def make_condition_env(
         return Monitor(
             _make_vision_env(
                 pose_estimator, vision_appearance, goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s,
-                render_mode=render_mode, size=size,
+                render_mode=render_mode, size=size, wrist=wrist,
             )
         )  # fmt: skip
     if condition == "nominal":
@@ -256,13 +260,14 @@ def make_condition_env(
         shifted=condition == "shifted",
         render_mode=render_mode,
         size=size,
+        wrist=wrist,
     )
     return Monitor(env)
 
 
 def _make_vision_env(
     pose_estimator: Any, appearance: str, *, goal: str, action_type: str, goal_timeout_s: float,
-    render_mode: str | None, size: int,
+    render_mode: str | None, size: int, wrist: str = "free",
 ) -> gym.Env:  # fmt: skip
     """Nominal physics, per-episode appearance randomization, block pose from the estimator (see module doc)."""
     from gym_dactyl.vision.appearance import HELD_OUT, TABLE9, AppearanceRandomization
@@ -276,8 +281,9 @@ def _make_vision_env(
     if appearance not in VISION_APPEARANCES:
         raise ValueError(f"vision_appearance must be one of {VISION_APPEARANCES}, got {appearance!r}")
     env = make_dactyl_env(
-        goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, render_mode=render_mode, size=size
-    )
+        goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, render_mode=render_mode, size=size,
+        wrist=wrist,
+    )  # fmt: skip
     # The vision package's own Table 9 randomizer (not wrappers.visual_randomization): the one the estimator's
     # training images were rendered with; it draws from a private generator, so goals match the other conditions.
     ranges = {"table9": TABLE9, "held_out": HELD_OUT, "nominal": None}[appearance]
@@ -294,13 +300,15 @@ def make_train_env_fn(
     goal_timeout_s: float,
     groups: dict[str, bool],
     scale: float,
+    wrist: str = "free",
 ) -> Callable[[], gym.Env]:
     """A picklable thunk for SubprocVecEnv: env of ``rank``, seeded ``seed + rank``, in a Monitor."""
 
     def _init() -> gym.Env:
         env = make_dactyl_env(
-            goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, groups=groups, scale=scale
-        )
+            goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, groups=groups, scale=scale,
+            wrist=wrist,
+        )  # fmt: skip
         env = Monitor(env)
         env.action_space.seed(seed + rank)  # observations are seeded by VecEnv.seed(seed) -> seed + rank
         return env

@@ -154,12 +154,18 @@ def observed_pose_error(obs: dict[str, np.ndarray]) -> tuple[float, float]:
 
 
 def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
-    """Table-3-style summary: consecutive successes mean, std, median; drop rate; mean rotation error."""
+    """Table-3-style summary: consecutive successes mean, std, median; drop rate; mean rotation error.
+
+    ``consecutive_successes_std`` is the population standard deviation (ddof=0) of the per-episode counts;
+    ``consecutive_successes_sem`` the standard error of the mean, sample std (ddof=1) / sqrt(n) (0 for n = 1).
+    """
     cs = np.array([e["consecutive_successes"] for e in episodes], dtype=float)
+    sem = float(cs.std(ddof=1) / np.sqrt(len(cs))) if len(cs) > 1 else 0.0
     return {
         "episodes": len(episodes),
         "consecutive_successes_mean": float(cs.mean()),
         "consecutive_successes_std": float(cs.std()),
+        "consecutive_successes_sem": sem,
         "consecutive_successes_median": float(np.median(cs)),
         "success_rate": float(np.mean(cs > 0)),
         "drop_rate": float(np.mean([e["dropped"] for e in episodes])),
