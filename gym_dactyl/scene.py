@@ -24,7 +24,16 @@ from gym_dactyl.constants import (
     TIMESTEP,
 )
 
-__all__ = ["GOAL_BODY", "MAX_LIGHTS", "MAX_RENDER_SIZE", "PALM_CENTER", "PALM_SURFACE_Z", "hand_asset_dir", "build_spec", "build_model"]
+__all__ = [
+    "GOAL_BODY",
+    "MAX_LIGHTS",
+    "MAX_RENDER_SIZE",
+    "PALM_CENTER",
+    "PALM_SURFACE_Z",
+    "hand_asset_dir",
+    "build_spec",
+    "build_model",
+]
 
 GOAL_BODY = "goal"
 # Point above the palm where the block rests (world frame, metres). The hand mount of the

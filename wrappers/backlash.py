@@ -215,8 +215,10 @@ def _per_actuator(
 
 
 def _action_actuators(env: gym.Env, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Actuator index of each action coordinate when the env says (``DactylEnv.action_actuators``, e.g. 18 with the
-    wrist locked) and it fits the 20 calibrated actuators, else None."""
+    """Actuator index of each action coordinate, when the env says (``DactylEnv.action_actuators``).
+
+    E.g. 18 indices with the wrist locked; None when the env does not say or they do not fit the 20 calibrated rates.
+    """
     ids = getattr(env.unwrapped, "action_actuators", None)
     if ids is None:
         return None
@@ -227,8 +229,10 @@ def _action_actuators(env: gym.Env, shape: tuple[int, ...]) -> np.ndarray | None
 
 
 def _ctrl_half_range(env: gym.Env, shape: tuple[int, ...]) -> float | np.ndarray:
-    """Half the control range of each action coordinate's actuator when the env exposes a MuJoCo model with one
-    actuator per action coordinate (``action_actuators`` picks them when the env has fewer actions), else 1."""
+    """Half the control range of each action coordinate's actuator, or 1 when the env has no such model.
+
+    ``action_actuators`` picks the actuators when the env has fewer actions than actuators (locked wrist).
+    """
     model = getattr(env.unwrapped, "model", None)
     ctrlrange = getattr(model, "actuator_ctrlrange", None)
     ids = getattr(env.unwrapped, "action_actuators", None)
