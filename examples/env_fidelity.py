@@ -12,6 +12,7 @@ Four measurements, each over seeded episodes (seed i = ``--seed`` + i), written 
 
     python examples/env_fidelity.py --json docs/env_fidelity.json                 # the figures in README/docs
     python examples/env_fidelity.py --episodes 20 --resets 100 --randomized       # under the full stack
+    python examples/env_fidelity.py --table docs/env_fidelity_before.json docs/env_fidelity.json   # markdown table
 
 Works with any env whose ``unwrapped`` is a ``DactylEnv``; ``--env-kwargs`` are passed to ``gym.make``.
 """
@@ -157,6 +158,27 @@ def measure_resets(goal: str, resets: int, seed: int, randomized: bool, kw: dict
     }
 
 
+def table(paths: list[Path]) -> str:
+    """A markdown table of measurement files written by ``--json`` (one row per file and goal)."""
+    rows = [
+        "| measurement | goal | hold-still drops | worst joint drift (rad) | random-action drops | fingertip obs. lag "
+        "median / max (mm) | resets: off palm / first-step drops / > 5 cm/s / > 1 mm penetration (of n) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        for goal, r in data["goals"].items():
+            h, rnd, rs = r["hold"], r["random"], r["reset"]
+            rows.append(
+                f"| `{Path(path).name}` | {goal} | {h['drop_rate'] * h['episodes']:.0f} / {h['episodes']} | "
+                f"{h['max_joint_deviation_rad']:.3f} | {rnd['drop_rate'] * rnd['episodes']:.0f} / {rnd['episodes']} | "
+                f"{rnd['fingertip_obs_lag_mm_median']:.2g} / {rnd['fingertip_obs_lag_mm_max']:.2g} | "
+                f"{rs['off_palm']} / {rs['first_step_drops']} / {rs['moving_faster_than_5cm_s']} / "
+                f"{rs['penetration_over_1mm']} (n = {rs['resets']}) |"
+            )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--goals", default="z,parallel", help="comma-separated goal types")
@@ -166,7 +188,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--randomized", action="store_true", help="wrap with the full dactyl_randomization stack")
     p.add_argument("--env-kwargs", default="{}", help="JSON dict passed to gym.make('Dactyl-v0', ...)")
     p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--table", type=Path, nargs="+", default=None, help="print a markdown table of these files, only")
     args = p.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return {}
     if args.episodes < 1 or args.resets < 1:
         p.error("--episodes and --resets must be >= 1")
     kw = json.loads(args.env_kwargs)
