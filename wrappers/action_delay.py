@@ -88,6 +88,16 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._any_delayed = False
         self._dtype = space.dtype
 
+    def set_parameters(self, *, probability: float) -> None:
+        """Change the per-actuator delay probability; it takes effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through.
+
+        Raises:
+            ValueError: on a probability outside [0, 1].
+        """
+        self.probability = check_probability("probability", probability)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Reset the env, draw this episode's delay mask and empty the delay line (reported in info)."""
         obs, info = self.env.reset(seed=seed, options=options)

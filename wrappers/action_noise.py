@@ -83,10 +83,7 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
 
         self._low = space.low.astype(np.float64)
         self._high = space.high.astype(np.float64)
-        width = (self._high - self._low) * self.scale
-        self._sigma_u = self.uncorrelated_additive * width
-        self._sigma_c = self.correlated_additive * width
-        self._sigma_m = self.uncorrelated_multiplicative * self.scale
+        self._episode_sigmas()
         #: The per-episode additive offset ``c`` in action units (zeros until the first reset).
         self.correlated_noise = np.zeros(space.shape)
         self._dtype = space.dtype
@@ -96,6 +93,40 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._factor = np.ones((0, *space.shape))
         self._offset = np.zeros((0, *space.shape))
         self._row = 0
+
+    def _episode_sigmas(self) -> None:
+        """Fix the episode's σ (action units) and whether the wrapper acts, from the public attributes."""
+        width = (self._high - self._low) * self.scale
+        self._sigma_u = self.uncorrelated_additive * width
+        self._sigma_c = self.correlated_additive * width
+        self._sigma_m = self.uncorrelated_multiplicative * self.scale
+        self._active = self.active
+
+    def set_parameters(
+        self,
+        *,
+        uncorrelated_additive: float | None = None,
+        correlated_additive: float | None = None,
+        uncorrelated_multiplicative: float | None = None,
+    ) -> None:
+        """Change some σ (as in the constructor; None keeps one); they take effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through.
+
+        Raises:
+            ValueError: on a negative or non-finite σ (nothing is changed then).
+        """
+        new = {
+            name: check_sigma(name, value)
+            for name, value in (
+                ("uncorrelated_additive", uncorrelated_additive),
+                ("correlated_additive", correlated_additive),
+                ("uncorrelated_multiplicative", uncorrelated_multiplicative),
+            )
+            if value is not None
+        }
+        for name, value in new.items():
+            setattr(self, name, value)
 
     @property
     def active(self) -> bool:
@@ -114,7 +145,8 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         """Reset the env, then draw this episode's correlated offset from the (re)seeded generator."""
         obs, info = self.env.reset(seed=seed, options=options)
         self._row = len(self._factor)  # the block drawn in the last episode is discarded
-        if self.active and self.correlated_additive > 0.0:
+        self._episode_sigmas()  # σ and scale are read here: a change mid-episode takes effect at the next reset
+        if self._active and self.correlated_additive > 0.0:
             self.np_random.standard_normal(out=self.correlated_noise)
             self.correlated_noise *= self._sigma_c
         return obs, info
@@ -132,7 +164,7 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
 
     def action(self, action: np.ndarray) -> np.ndarray:
         """Return the noisy, clipped action (a new array of the action space's dtype)."""
-        if not self.active:
+        if not self._active:
             return action
         if self._row >= len(self._factor):
             self._draw_block()

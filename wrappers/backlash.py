@@ -150,6 +150,20 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         self._gain_up = np.zeros(shape)  # action_scale · δ+ · Δt
         self._gain_down = np.zeros(shape)
         self._dtype = space.dtype
+        self._active = self.active  # fixed again at each reset
+
+    def set_parameters(self, *, std: float | None = None, scale: float | None = None) -> None:
+        """Change the per-episode σ of ``log δ`` and/or the slack ``scale`` (None keeps one), as in the
+        constructor; they take effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through.
+
+        Raises:
+            ValueError: on a negative or non-finite value (nothing is changed then).
+        """
+        new_std = self.std if std is None else check_nonnegative("std", std)
+        self.scale = self.scale if scale is None else check_scale("scale", scale)
+        self.std = new_std
 
     @property
     def active(self) -> bool:
@@ -160,7 +174,8 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         """Reset the env, then draw this episode's slack rates and put every drive in mid-slack."""
         obs, info = self.env.reset(seed=seed, options=options)
         self.slack[...] = 0.0
-        if self.active:
+        self._active = self.active  # scale and std are read here: a change mid-episode waits for the next reset
+        if self._active:
             up, down = self.log_rate_up, self.log_rate_down
             if self.std > 0.0:
                 eps = self.np_random.standard_normal((2, *self.slack.shape))
@@ -174,7 +189,7 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
 
     def action(self, action: np.ndarray) -> np.ndarray:
         """Return ``(1 − α)·a`` and advance the slack state."""
-        if not self.active:
+        if not self._active:
             return action
         a = np.asarray(action, dtype=np.float64)
         incr = np.where(a > 0.0, self._gain_up, self._gain_down)

@@ -141,9 +141,6 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
                 raise ValueError(f"object_key {object_key!r} must be a (3,) position, got {space[object_key]!r}")
         self.object_key = object_key
 
-        #: Per-step probability that a marker starts a dropout, and a dropout's length in steps.
-        self.dropout_probability = float(-np.expm1(-self.dropout_rate * self.dt))
-        self.dropout_steps = max(1, int(np.floor(self.dropout_duration / self.dt + 0.5)))
         #: Which markers are frozen in the last observation returned.
         self.frozen = np.zeros(self.n_markers, dtype=bool)
         # Dropout schedule in steps since reset: marker m is dropped out while t < _freeze_until[m], and its next
@@ -154,6 +151,19 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         self._freeze_max = 0
         self._next_start_min = _NEVER
         self._last = np.zeros((self.n_markers, 3), dtype=box.dtype)
+        self._derive()
+        self._key_shape = space[key].shape
+        # With the clean state: the state indices of the markers, then of the object when it has some (one gather).
+        self._state_points: np.ndarray | None = None
+        if self.use_state:
+            slices = [STATE_LAYOUT[key]] + ([STATE_LAYOUT[object_key]] if object_key in STATE_LAYOUT else [])
+            self._state_points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
+
+    def _derive(self) -> None:
+        """Per-step quantities from the public parameters (at construction and at every reset)."""
+        #: Per-step probability that a marker starts a dropout, and a dropout's length in steps.
+        self.dropout_probability = float(-np.expm1(-self.dropout_rate * self.dt))
+        self.dropout_steps = max(1, int(np.floor(self.dropout_duration / self.dt + 0.5)))
         # Squared distance thresholds: marker j (or the object, last column) occludes marker i when closer than
         # this; -1 on the diagonal so no marker occludes itself.
         thresholds = np.full((self.n_markers, self.n_markers + 1), self.marker_distance**2)
@@ -165,16 +175,48 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
             thresholds[:, -1] = -1.0
         self._thresholds = thresholds
         self._occlusion = self.marker_distance > 0.0 or self.object_distance > 0.0
-        self._key_shape = space[key].shape
-        # With the clean state: the state indices of the markers, then of the object when it has some (one gather).
-        self._state_points: np.ndarray | None = None
-        if self.use_state:
-            slices = [STATE_LAYOUT[key]] + ([STATE_LAYOUT[object_key]] if object_key in STATE_LAYOUT else [])
-            self._state_points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
+
+    def set_parameters(
+        self,
+        *,
+        dropout_rate: float | None = None,
+        dropout_duration: float | None = None,
+        marker_distance: float | None = None,
+        object_distance: float | None = None,
+    ) -> None:
+        """Change some of these constructor arguments (None keeps one); they take effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through. An
+        ``object_distance > 0`` needs the object's position, as in the constructor.
+
+        Raises:
+            ValueError: on a negative or non-finite value (nothing is changed then).
+        """
+        new = {
+            name: check_nonnegative(name, value)
+            for name, value in (
+                ("dropout_rate", dropout_rate),
+                ("dropout_duration", dropout_duration),
+                ("marker_distance", marker_distance),
+                ("object_distance", object_distance),
+            )
+            if value is not None
+        }
+        if new.get("object_distance", 0.0) > 0.0 and self.use_state and self.object_key not in STATE_LAYOUT:
+            raise ValueError(
+                f"object_distance must be 0 for this env (no {self.object_key!r} in STATE_LAYOUT), "
+                f"got {new['object_distance']}"
+            )
+        for name, value in new.items():
+            setattr(self, name, value)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
-        """Reset the env; nothing is frozen in the first observation."""
+        """Reset the env; nothing is frozen in the first observation.
+
+        The dropout and occlusion parameters are read here: a change mid-episode takes effect at the next reset.
+        """
         obs, info = self.env.reset(seed=seed, options=options)
+        self._derive()
         self.frozen = np.zeros(self.n_markers, dtype=bool)
         self._t = 0
         self._freeze_until[...] = 0

@@ -190,6 +190,32 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
         self._links = {k: tuple(d for d, s in self.linked_quats.items() if s == k) for k in self.quat_keys}
         self._q_tmp, self._q_out = np.empty(4), np.empty(4)
         self._active = self.active
+        self._episode_sigmas = self._scaled_sigmas()
+
+    def _scaled_sigmas(self) -> dict[str, tuple[float, float]]:
+        """Per key (correlated σ, uncorrelated σ) times ``scale``: the values one episode uses."""
+        return {k: (c * self.scale, u * self.scale) for k, (c, u) in self.sigmas.items()}
+
+    def set_parameters(self, *, sigmas: Mapping[str, tuple[float, float]]) -> None:
+        """Change the σ pair of some noised keys (the others keep theirs); they take effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through. Only keys noised
+        since construction can be changed (their noise state is allocated then); a pair of zeros switches a
+        key's noise off until it is set again.
+
+        Raises:
+            ValueError: on a key not noised by this wrapper or an invalid σ (nothing is changed then).
+        """
+        new = {}
+        for key, pair in check_mapping("sigmas", sigmas).items():
+            if key not in self.sigmas:
+                raise ValueError(f"sigmas: key {key!r} is not noised by this wrapper; expected one of {list(self.sigmas)}")
+            name = f"sigmas[{key!r}]"
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable) or len(tuple(pair)) != 2:
+                raise ValueError(f"{name} must be a (correlated σ, uncorrelated σ) pair, got {pair!r}")
+            corr, uncorr = tuple(pair)
+            new[key] = (check_sigma(f"{name}[0]", corr), check_sigma(f"{name}[1]", uncorr))
+        self.sigmas.update(new)
 
     @property
     def active(self) -> bool:
@@ -204,10 +230,10 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
         obs, info = self.env.reset(seed=seed, options=options)
         self._row = self.block_steps
         self._active = self.active
+        self._episode_sigmas = self._scaled_sigmas()
         if self._active:
             rng = self.np_random
-            for key, (corr, _) in self.sigmas.items():
-                sigma = corr * self.scale
+            for key, (sigma, _) in self._episode_sigmas.items():
                 if key in self.quat_keys:
                     self.correlated_rotation[key] = (
                         random_rotation(rng, self._n_quats[key], sigma)
@@ -225,8 +251,7 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
         """Draw the next ``block_steps`` steps of noise for every key (vectorised, from ``np_random``)."""
         rng, n = self.np_random, self.block_steps
         self._position_noise, self._rotation_noise = {}, {}
-        for key, (corr, uncorr) in self.sigmas.items():
-            sigma_u = uncorr * self.scale
+        for key, (corr, sigma_u) in self._episode_sigmas.items():
             if corr <= 0.0 and sigma_u <= 0.0:
                 continue  # this key passes through untouched
             if key in self.quat_keys:

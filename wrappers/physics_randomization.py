@@ -39,6 +39,17 @@ ACTUATOR_GAIN_SCALE = LogUniform(0.75, 1.5)  # actuator force gain (P term), sca
 JOINT_LIMIT_OFFSET = Normal(0.0, 0.15)  # joint limits, additive (rad)
 GRAVITY_OFFSET = Normal(0.0, 0.4)  # gravity vector, each axis, additive (m/s^2)
 
+# Group -> (identity point of ``scale``, support constraint for check_distribution).
+_GROUPS: dict[str, tuple[float, dict[str, Any]]] = {
+    "object_size_scale": (1.0, {"positive": True}),
+    "mass_scale": (1.0, {"positive": True}),
+    "friction_scale": (1.0, {"min_value": 0.0}),
+    "damping_scale": (1.0, {"min_value": 0.0}),
+    "actuator_gain_scale": (1.0, {"positive": True}),
+    "joint_limit_offset": (0.0, {}),
+    "gravity_offset": (0.0, {}),
+}
+
 # Geom types whose geom_size fully describes the collision shape (a mesh's size is only its bounding box).
 _SCALABLE_GEOMS = {
     int(mujoco.mjtGeom.mjGEOM_SPHERE),
@@ -186,27 +197,23 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         )
         gym.Wrapper.__init__(self, env)
         self.scale = check_scale("scale", scale)
-        scales = {
-            "object_size_scale": check_distribution("object_size_scale", object_size_scale, positive=True),
-            "mass_scale": check_distribution("mass_scale", mass_scale, positive=True),
-            "friction_scale": check_distribution("friction_scale", friction_scale, min_value=0.0),
-            "damping_scale": check_distribution("damping_scale", damping_scale, min_value=0.0),
-            "actuator_gain_scale": check_distribution("actuator_gain_scale", actuator_gain_scale, positive=True),
-        }
-        offsets = {
-            "joint_limit_offset": check_distribution("joint_limit_offset", joint_limit_offset),
-            "gravity_offset": check_distribution("gravity_offset", gravity_offset),
-        }
         # Each group's distribution, narrowed or widened by ``scale`` around its identity point.
-        self._dists: dict[str, Distribution] = {
-            name: dist.scaled(self.scale, 1.0) for name, dist in scales.items() if dist is not None
-        }
-        self._dists.update({name: dist.scaled(self.scale, 0.0) for name, dist in offsets.items() if dist is not None})
+        self._dists: dict[str, Distribution] = {}
+        self._set_distributions(
+            object_size_scale=object_size_scale,
+            mass_scale=mass_scale,
+            friction_scale=friction_scale,
+            damping_scale=damping_scale,
+            actuator_gain_scale=actuator_gain_scale,
+            joint_limit_offset=joint_limit_offset,
+            gravity_offset=gravity_offset,
+        )
 
         self._model, self._data = _mujoco_model(env, "PhysicsRandomization")
         m = self._model
         # Object geoms are only needed (and checked) when the object-size group is on.
         self._object_geoms = self._resolve_object_geoms(object_geoms if object_size_scale is not None else None)
+        self._object_size_on = object_size_scale is not None
         self._nominal: dict[str, np.ndarray] = {f: getattr(m, f).copy() for f in _FIELDS}
         self._nominal_gravity = m.opt.gravity.copy()
 
@@ -219,6 +226,38 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
         self._rng: np.random.Generator | None = None
         self.sampled: dict[str, Any] = {}
+
+    def _set_distributions(self, **groups: Distribution | None) -> None:
+        """Validate and store group distributions (unknown names are refused), scaled by ``self.scale``."""
+        unknown = set(groups) - set(_GROUPS)
+        if unknown:
+            raise InvalidArgumentError(
+                f"set_parameters: unknown group(s) {sorted(unknown)}; expected some of {list(_GROUPS)}"
+            )
+        checked = {name: check_distribution(name, dist, **_GROUPS[name][1]) for name, dist in groups.items()}
+        for name, dist in checked.items():  # all valid: only now change anything
+            if dist is None:
+                self._dists.pop(name, None)
+            else:
+                self._dists[name] = dist.scaled(self.scale, _GROUPS[name][0])
+
+    def set_parameters(self, **groups: Distribution | None) -> None:
+        """Replace some groups' distributions; they take effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through. Each keyword is a
+        constructor argument (``mass_scale=Uniform(0.9, 1.1)``, ``gravity_offset=Normal(0, 0.1)``, ``None`` to
+        switch the group off), validated as in the constructor and scaled by ``scale`` like it. The object-size
+        group can only be set when the wrapper was built with it on (its geoms are resolved then).
+
+        Raises:
+            ValueError: on an unknown group name or an invalid distribution.
+        """
+        if groups.get("object_size_scale") is not None and not self._object_size_on:
+            raise InvalidArgumentError(
+                "object_size_scale can only be set on a PhysicsRandomization built with object_size_scale on "
+                f"(its object geoms are resolved at construction), got {groups['object_size_scale']!r}"
+            )
+        self._set_distributions(**groups)
 
     def _resolve_object_geoms(self, object_geoms: str | Sequence[str] | None) -> np.ndarray:
         ids = model_ids(

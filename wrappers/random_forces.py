@@ -89,11 +89,7 @@ class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
             scale=scale,
         )
         gym.Wrapper.__init__(self, env)
-        self.probability = check_distribution("probability", probability, allow_none=False, min_value=0.0)
-        if not self.probability.support[1] <= 1.0:
-            raise InvalidArgumentError(
-                f"probability must be a distribution with support in [0, 1], got {probability!r}"
-            )
+        self.probability = _check_probability_distribution(probability)
         self.acceleration_sigma = check_sigma("acceleration_sigma", acceleration_sigma)
         self.decay = check_probability("decay", decay)
         self.scale = check_scale("scale", scale)
@@ -117,6 +113,17 @@ class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._p = 0.0
         self._sigma = 0.0
         self._force = np.zeros(3)
+
+    def set_parameters(self, *, probability: Distribution) -> None:
+        """Replace the per-episode distribution of the hit probability; it takes effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through; validated as in
+        the constructor (e.g. ``Constant(0.0)`` for no hits at all).
+
+        Raises:
+            ValueError: on a distribution whose support is not in [0, 1].
+        """
+        self.probability = _check_probability_distribution(probability)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Draw the episode's hit probability, clear the force and reset the env."""
@@ -145,3 +152,12 @@ class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info = dict(info)
         info["random_force"] = self._force.copy()
         return obs, reward, terminated, truncated, info
+
+
+def _check_probability_distribution(probability: Any) -> Distribution:
+    """``probability`` if it is a distribution with support in [0, 1], else a ValueError naming it."""
+    dist = check_distribution("probability", probability, allow_none=False, min_value=0.0)
+    assert dist is not None
+    if not dist.support[1] <= 1.0:
+        raise InvalidArgumentError(f"probability must be a distribution with support in [0, 1], got {probability!r}")
+    return dist

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -71,16 +72,31 @@ class TimestepRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._model, _ = _mujoco_model(env, "TimestepRandomization")
         self.nominal_timestep = float(self._model.opt.timestep)
         self.base = self.nominal_timestep if base is None else check_positive("base", base)
-        self.rate = check_distribution("rate", rate, allow_none=False, positive=True)
+        self.rate: Distribution | None = check_distribution("rate", rate, allow_none=False, positive=True)
         self.scale = check_scale("scale", scale)
         self._rng: np.random.Generator | None = None
         self.timestep = self.nominal_timestep
 
+    def set_parameters(self, *, rate: Distribution | None) -> None:
+        """Replace the distribution of ``lambda``; it takes effect at the next :meth:`reset`.
+
+        The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through. ``rate`` is
+        validated as in the constructor; ``None`` means no extra time at all (the timestep is ``base``,
+        ``info["timestep_rate"]`` is ``inf``).
+
+        Raises:
+            ValueError: on a distribution whose support is not in (0, inf).
+        """
+        self.rate = check_distribution("rate", rate, allow_none=True, positive=True)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Draw and write the episode's timestep, then reset the env with it."""
         self._rng = episode_generator(self.env, seed, type(self).__name__, self._rng)
-        rate = float(self.rate.sample(self._rng))
-        extra = float(self._rng.exponential(1.0 / rate))
+        if self.rate is None:
+            rate, extra = math.inf, 0.0
+        else:
+            rate = float(self.rate.sample(self._rng))
+            extra = float(self._rng.exponential(1.0 / rate))
         self.timestep = self.base + self.scale * extra
         self._model.opt.timestep = self.timestep
         obs, info = self.env.reset(seed=seed, options=options)
