@@ -153,8 +153,9 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         self._active = self.active  # fixed again at each reset
 
     def set_parameters(self, *, std: float | None = None, scale: float | None = None) -> None:
-        """Change the per-episode σ of ``log δ`` and/or the slack ``scale`` (None keeps one), as in the
-        constructor; they take effect at the next :meth:`reset`.
+        """Change the σ of ``log δ`` and/or the slack ``scale`` (None keeps one); effective at the next reset.
+
+        Validated as in the constructor.
 
         The hook :class:`wrappers.AutomaticDomainRandomization` drives this wrapper through.
 

@@ -209,7 +209,9 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
         new = {}
         for key, pair in check_mapping("sigmas", sigmas).items():
             if key not in self.sigmas:
-                raise ValueError(f"sigmas: key {key!r} is not noised by this wrapper; expected one of {list(self.sigmas)}")
+                raise ValueError(
+                    f"sigmas: key {key!r} is not noised by this wrapper; expected one of {list(self.sigmas)}"
+                )
             name = f"sigmas[{key!r}]"
             if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable) or len(tuple(pair)) != 2:
                 raise ValueError(f"{name} must be a (correlated σ, uncorrelated σ) pair, got {pair!r}")
