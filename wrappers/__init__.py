@@ -17,12 +17,24 @@ VisualRandomization         visual_randomization.py           Table 9
 DiscretizeActions           discretize_actions.py             §1 (11 bins)
 ==========================  ================================  ==========================
 
+:class:`AutomaticDomainRandomization` (``automatic_domain_randomization.py``, Rubik's Cube paper §5) grows the
+ranges of all of them from the nominal values up to the paper's, driven by the policy's performance.
+
 :func:`dactyl_randomization` composes them all in the paper's order (``stack.py``); importing
 :mod:`gym_dactyl` registers ``DactylRandomized-v0``, the same stack behind one id.
 """
 
 from wrappers.action_delay import ActionDelay
 from wrappers.action_noise import ActionNoise
+from wrappers.automatic_domain_randomization import (
+    CPU_ADR,
+    DACTYL_ADR_PARAMETERS,
+    PAPER_ADR,
+    ADRConfig,
+    ADRParameter,
+    ADRState,
+    AutomaticDomainRandomization,
+)
 from wrappers.backlash import Backlash
 from wrappers.discretize_actions import DiscretizeActions
 from wrappers.distributions import Constant, Distribution, LogUniform, Normal, Uniform
@@ -35,7 +47,14 @@ from wrappers.timestep_randomization import TimestepRandomization
 from wrappers.visual_randomization import VisualRandomization
 
 __all__ = [
+    "CPU_ADR",
+    "DACTYL_ADR_PARAMETERS",
     "DACTYL_OBSERVATION_NOISE",
+    "PAPER_ADR",
+    "ADRConfig",
+    "ADRParameter",
+    "ADRState",
+    "AutomaticDomainRandomization",
     "GROUPS",
     "ActionDelay",
     "ActionNoise",
