@@ -60,7 +60,8 @@ class LevelEnv(gym.Env):
     def step(self, action):
         self.t += 1
         done = self.t >= self.episode_steps
-        return np.zeros(1, np.float32), 0.0, done, False, {"consecutive_successes": self.success(self.level, self.spread)}
+        info = {"consecutive_successes": self.success(self.level, self.spread)}
+        return np.zeros(1, np.float32), 0.0, done, False, info
 
 
 class Level(gym.Wrapper):
