@@ -7,10 +7,13 @@ Observations are normalised with running statistics and clipped at ±5 σ (VecNo
     python examples/train_ppo.py --preset cpu --logdir runs/ppo_cpu   # an hour on 2 cores, goal "z", no randomization
     python examples/train_ppo.py --preset paper                   # Dactyl's hyperparameters, big machines
     python examples/train_ppo.py --randomization no-physics       # one Table 4 ablation per flag
+    python examples/train_ppo.py --preset cpu-adr --logdir runs/ppo_cpu_adr   # cpu under Automatic Domain Randomization
     python examples/train_ppo.py --resume runs/ppo/checkpoints/step_0000010240
 
 Writes to --logdir: tb/ (TensorBoard), metrics.csv + metrics.jsonl, checkpoints/step_*/ and final/
-(each model.zip + vecnormalize.pkl + meta.json, written atomically), learning_curve.png, video.mp4.
+(each model.zip + vecnormalize.pkl + meta.json, written atomically), learning_curve.png, video.mp4; with --adr
+also adr.csv (entropy and every range per rollout), adr.png and adr_state.json (the final ADR state; each
+checkpoint's meta.json holds the state it was saved with, which --resume restores).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"  # headless rendering; must be set before MuJoCo is first imported
@@ -31,18 +35,19 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 import imageio.v2 as imageio  # noqa: E402
 import torch  # noqa: E402
 from gymnasium import spaces  # noqa: E402
-from ppo.callbacks import CheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
+from ppo.callbacks import ADRCallback, CheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
 from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint, save_checkpoint  # noqa: E402
 from ppo.config import (  # noqa: E402
     PRESETS,
     RANDOMIZATION_CHOICES,
     TrainArgs,
+    adr_config,
     apply_preset,
     parse_dataclass,
     randomization_groups,  # noqa: E402
 )
 from ppo.envs import effective_groups, make_dactyl_env, make_train_env_fn  # noqa: E402
-from ppo.plots import plot_learning_curve  # noqa: E402
+from ppo.plots import plot_adr, plot_learning_curve  # noqa: E402
 from ppo.policy import AsymmetricRecurrentPolicy  # noqa: E402
 from ppo.rollout import ModelPolicy, run_episode  # noqa: E402
 from sb3_contrib import RecurrentPPO  # noqa: E402
@@ -60,13 +65,18 @@ CHOICES = {
 
 
 def record_video(
-    model: RecurrentPPO, vecnorm: VecNormalize, args: TrainArgs, groups: dict[str, bool], out: Path
-) -> Path:
-    """Roll out one episode of the training condition with the deterministic policy and write an mp4."""
+    model: RecurrentPPO, vecnorm: VecNormalize, args: TrainArgs, groups: dict[str, bool], out: Path,
+    adr: Any = None,
+) -> Path:  # fmt: skip
+    """Roll out one episode of the training condition (with ``adr``, an ADRState: its final ranges) with the
+    deterministic policy and write an mp4."""
     env = make_dactyl_env(
         goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
         groups=groups, scale=args.randomization_scale, render_mode="rgb_array", size=320, wrist=args.wrist,
+        adr=None if adr is None else adr.settings(),
     )  # fmt: skip
+    if adr is not None:
+        env.get_wrapper_attr("set_adr_ranges")(adr.ranges)
     try:
         stats, frames = run_episode(env, ModelPolicy(model, vecnorm), seed=args.seed + 10_000, record=True)
         imageio.mimwrite(out, frames, fps=env.metadata["render_fps"], macro_block_size=1)
@@ -76,15 +86,34 @@ def record_video(
     return out
 
 
+def make_adr_state(args: TrainArgs, groups: dict[str, bool], saved: dict | None) -> Any:
+    """The training process's ADR state: restored from a checkpoint's ``meta.json`` data, or new at nominal over
+    every ADR parameter whose wrapper the randomization groups put in the stack."""
+    from wrappers import ADRConfig, ADRState, AutomaticDomainRandomization
+
+    if saved is not None:
+        return ADRState.from_dict(saved)
+    probe = make_dactyl_env(goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
+                            groups=groups, wrist=args.wrist)  # fmt: skip
+    try:
+        names = list(AutomaticDomainRandomization(probe).adr.parameters)
+    finally:
+        probe.close()
+    return ADRState(names, config=ADRConfig(**adr_config(args)))
+
+
 def main(argv: list[str] | None = None) -> Path:
     """Train; return the final checkpoint directory."""
     # --- arguments (a resumed run inherits the checkpoint's settings for flags not given) ---
     args = parse_dataclass(TrainArgs, argv, choices=CHOICES)
     resume_meta: dict = {}
+    resume_adr: dict | None = None
     if args.resume is not None:
         ckpt = resolve_checkpoint(args.resume)
         meta_path = ckpt / "meta.json"
-        resume_meta = json.loads(meta_path.read_text()).get("args", {}) if meta_path.is_file() else {}
+        full_meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        resume_meta = full_meta.get("args", {})
+        resume_adr = full_meta.get("adr")
     args = apply_preset(args, base=resume_meta)
     groups = randomization_groups(args)
     applied = effective_groups(groups)
@@ -96,18 +125,28 @@ def main(argv: list[str] | None = None) -> Path:
     torch.set_num_threads(args.torch_threads)
     set_random_seed(args.seed)
 
+    # --- Automatic Domain Randomization: one state here, a reporting copy in every sub-env ---
+    adr = make_adr_state(args, groups, resume_adr) if args.adr else None
+    if adr is not None:
+        print(f"ADR: {len(adr.parameters)} parameters, {adr.config}; entropy {adr.entropy_relative():.2f} nats "
+              "relative to the paper's ranges" + (" (restored from the checkpoint)" if resume_adr else ""))  # fmt: skip
+
     # --- environments: one process per env, env of rank r seeded seed + r ---
     env_fns = [
         make_train_env_fn(
             rank, args.seed, goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
             groups=groups, scale=args.randomization_scale, wrist=args.wrist,
+            adr=None if adr is None else adr.settings(),
         )
         for rank in range(args.n_envs)
     ]  # fmt: skip
     raw: VecEnv = SubprocVecEnv(env_fns) if args.n_envs > 1 else DummyVecEnv(env_fns)
 
     def meta() -> dict:
-        return {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}
+        out = {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}
+        if adr is not None:
+            out["adr"] = adr.to_dict()
+        return out
 
     try:
         # --- model: new, or resumed with its normalisation statistics and timestep count ---
@@ -140,12 +179,14 @@ def main(argv: list[str] | None = None) -> Path:
 
         # --- callbacks: metrics to TensorBoard + CSV/JSONL, periodic atomic checkpoints ---
         if args.resume is None:
-            for name in ("metrics.csv", "metrics.jsonl"):
+            for name in ("metrics.csv", "metrics.jsonl", "adr.csv"):
                 if (args.logdir / name).exists():
                     print(f"fresh run: replacing {args.logdir / name}")
                     (args.logdir / name).unlink()
         metrics = DactylMetricsCallback(args.logdir / "metrics.csv", args.logdir / "metrics.jsonl", print_every=10)
-        callbacks = [metrics]
+        callbacks: list = [metrics]
+        if adr is not None:  # before the checkpoints: a checkpoint holds the state after this step's results
+            callbacks.append(ADRCallback(adr, args.logdir / "adr.csv"))
         if args.checkpoint_every:
             callbacks.append(CheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
         if args.max_minutes:
@@ -170,10 +211,16 @@ def main(argv: list[str] | None = None) -> Path:
         if (args.logdir / "metrics.csv").exists():
             curve = plot_learning_curve(args.logdir / "metrics.csv", args.logdir / "learning_curve.png")
             print(f"learning curve: {curve}")
+        if adr is not None:
+            adr.save(args.logdir / "adr_state.json")
+            print(f"ADR: entropy {adr.entropy_relative():.2f} nats relative to the paper's ranges "
+                  f"({adr.entropy():.2f} absolute); {adr.counts}; state: {args.logdir / 'adr_state.json'}")  # fmt: skip
+            if (args.logdir / "adr.csv").exists():
+                print(f"ADR plot: {plot_adr(args.logdir / 'adr.csv', args.logdir / 'adr.png', caps=adr.caps)}")
         if args.video:
             venv.training = False
             try:
-                record_video(model, venv, args, groups, args.logdir / "video.mp4")
+                record_video(model, venv, args, groups, args.logdir / "video.mp4", adr=adr)
             except Exception as err:  # the model is saved; a renderer problem must not hide that
                 print(f"video failed ({type(err).__name__}: {err}); the checkpoint is saved at {final}")
     finally:

@@ -17,7 +17,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
 from ppo.checkpoint import save_checkpoint
 
-__all__ = ["CheckpointCallback", "DactylMetricsCallback", "METRIC_FIELDS", "WallClockLimit", "rotation_progress"]
+__all__ = [
+    "ADRCallback",
+    "CheckpointCallback",
+    "DactylMetricsCallback",
+    "METRIC_FIELDS",
+    "WallClockLimit",
+    "rotation_progress",
+]
 
 #: Columns of ``metrics.csv`` (one row per rollout; episode statistics over the last ``window`` episodes).
 METRIC_FIELDS: tuple[str, ...] = (
@@ -211,3 +218,51 @@ class WallClockLimit(BaseCallback):
             self.stopped = True
             return False
         return True
+
+
+class ADRCallback(BaseCallback):
+    """The training process's side of Automatic Domain Randomization (``wrappers.AutomaticDomainRandomization``).
+
+    The sub-envs (``update=False``) report each boundary episode's outcome in ``info["adr_result"]``; this
+    callback feeds them, in sub-env order, to the one :class:`wrappers.ADRState` and pushes the ranges to every
+    sub-env (``env_method("set_adr_ranges")``) whenever one moved, and once at the start (a resumed state).
+    At each rollout end the entropy, counters and every range go to TensorBoard (``adr/``) and one row of
+    ``csv_path``.
+
+    Args:
+        state: the ADR state (saved with the checkpoints by the caller's ``meta``).
+        csv_path: CSV file to append to (header written if new).
+    """
+
+    def __init__(self, state: Any, csv_path: Path) -> None:
+        super().__init__()
+        self.state = state
+        self.csv_path = Path(csv_path)
+        self.fields = ["timesteps", "wall_s", *state.row()]
+        self.pushes = 0
+        self._t0 = time.time()
+
+    def _on_training_start(self) -> None:
+        self._t0 = time.time()
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        self.state.push(self.training_env)
+
+    def _on_step(self) -> bool:
+        if self.state.record_infos(self.locals["infos"]):
+            self.state.push(self.training_env)
+            self.pushes += 1
+        return True
+
+    def _on_rollout_end(self) -> None:
+        row = self.state.row()
+        for key in ("entropy", "entropy_relative", *self.state.counts):
+            self.logger.record(f"adr/{key}", row[key])
+        for name in self.state.ranges:
+            self.logger.record(f"adr_range/{name}_low", row[f"{name}_low"])
+            self.logger.record(f"adr_range/{name}_high", row[f"{name}_high"])
+        new = not self.csv_path.exists()
+        with self.csv_path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields)
+            if new:
+                writer.writeheader()
+            writer.writerow({"timesteps": int(self.num_timesteps), "wall_s": round(time.time() - self._t0, 2), **row})

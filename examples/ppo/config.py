@@ -22,6 +22,7 @@ __all__ = [
     "PRESETS",
     "RANDOMIZATION_CHOICES",
     "TrainArgs",
+    "adr_config",
     "apply_preset",
     "build_parser",
     "field_docs",
@@ -42,7 +43,7 @@ class TrainArgs:
     """RecurrentPPO with an asymmetric LSTM actor-critic on Dactyl-v0 (Dactyl §1, Table 2)."""
 
     preset: str | None = None
-    """hyperparameter preset: quick (minutes; the default), cpu (an hour on 2 cores, goal z, no randomization), paper"""
+    """preset: quick (minutes; default), cpu (an hour, 2 cores, goal z, no randomization), cpu-adr (cpu + ADR), paper"""
     seed: int = 0
     """random seed; env of rank r is seeded seed + r"""
     logdir: Path | None = None
@@ -99,6 +100,18 @@ class TrainArgs:
     """normalise rewards by a running estimate of the return's std (VecNormalize)"""
     checkpoint_every: int | None = None
     """environment steps between atomic checkpoints (0: only the final save)"""
+    adr: bool | None = None
+    """Automatic Domain Randomization: the randomization ranges start at nominal and grow with performance"""
+    adr_boundary_probability: float | None = None
+    """ADR p_b: share of boundary episodes (paper 0.5)"""
+    adr_delta: float | None = None
+    """ADR step of a bound, as a fraction of the parameter's cap width (paper 0.02)"""
+    adr_upper_threshold: float | None = None
+    """ADR t_H: mean consecutive successes at a bound that widens it (paper 20)"""
+    adr_lower_threshold: float | None = None
+    """ADR t_L: mean consecutive successes at a bound that narrows it (paper 10)"""
+    adr_buffer_size: int | None = None
+    """ADR m: boundary-episode results a bound collects before it is judged (paper 240)"""
     video: bool = True
     """record a video of one episode with the final policy"""
     progress_bar: bool = True
@@ -109,6 +122,13 @@ class TrainArgs:
     """torch threads in the training process (1 is fastest with subprocess envs on few cores)"""
 
 
+#: ADR hyperparameters of the presets: the paper's (Rubik's Cube paper, Table 15; ``wrappers.PAPER_ADR``) and the
+#: CPU scale that moves within an hour on 2 cores (``wrappers.CPU_ADR``, docs/adr.md).
+_PAPER_ADR = dict(adr_boundary_probability=0.5, adr_delta=0.02, adr_upper_threshold=20.0, adr_lower_threshold=10.0,
+                  adr_buffer_size=240)  # fmt: skip
+_CPU_ADR = dict(adr_boundary_probability=0.5, adr_delta=0.05, adr_upper_threshold=1.0, adr_lower_threshold=0.25,
+                adr_buffer_size=10)  # fmt: skip
+
 #: Preset values for every ``None`` field of :class:`TrainArgs`; ``randomization`` is the preset's default for
 #: ``--randomization`` (a resumed run keeps its own unless the flag is given).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -117,7 +137,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         total_timesteps=20_000, goal="z", action_type="continuous", goal_timeout_s=8.0, wrist="free",
         n_envs=2, n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=64, lstm_units=64,
-        log_std_init=-1.0, norm_reward=True, checkpoint_every=10_000, randomization="all",
+        log_std_init=-1.0, norm_reward=True, checkpoint_every=10_000, randomization="all", adr=False, **_CPU_ADR,
     ),
     # An hour on 2 CPU cores, tuned for learning speed on goal "z" (see docs/ppo.md for the measurements): the
     # small-compute variant, trained without randomization (~950 steps/s on 2 idle cores: 3M steps ~ 53 min).
@@ -125,14 +145,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         total_timesteps=3_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0, wrist="free",
         n_envs=4, n_steps=256, batch_size=512, n_epochs=4, learning_rate=3e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=128, lstm_units=128,
-        log_std_init=-1.0, norm_reward=True, checkpoint_every=250_000, randomization="none",
+        log_std_init=-1.0, norm_reward=True, checkpoint_every=250_000, randomization="none", adr=False, **_CPU_ADR,
+    ),
+    # The cpu preset under Automatic Domain Randomization: the full stack, its ranges starting at nominal and
+    # growing with the policy's consecutive successes (CPU-scale ADR settings, docs/adr.md).
+    "cpu-adr": dict(
+        total_timesteps=3_000_000, goal="z", action_type="continuous", goal_timeout_s=8.0, wrist="free",
+        n_envs=4, n_steps=256, batch_size=512, n_epochs=4, learning_rate=3e-4,
+        gamma=0.99, gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, dense_units=128, lstm_units=128,
+        log_std_init=-1.0, norm_reward=True, checkpoint_every=250_000, randomization="all", adr=True, **_CPU_ADR,
     ),
     # Dactyl §1: gamma 0.998, lambda 0.95, entropy 0.01, clip 0.2, Adam 3e-4, 1024 dense + 512 LSTM.
     "paper": dict(
         total_timesteps=1_000_000_000, goal="parallel", action_type="discrete", goal_timeout_s=8.0, wrist="free",
         n_envs=64, n_steps=512, batch_size=8192, n_epochs=4, learning_rate=3e-4,
         gamma=0.998, gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, dense_units=1024, lstm_units=512,
-        log_std_init=0.0, norm_reward=True, checkpoint_every=5_000_000, randomization="all",
+        log_std_init=0.0, norm_reward=True, checkpoint_every=5_000_000, randomization="all", adr=False, **_PAPER_ADR,
     ),
 }  # fmt: skip
 
@@ -231,6 +259,8 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
     # Not preset-dependent: the randomization switches (a resumed run keeps its own unless given again).
     values["logdir"] = Path(args.logdir or base.get("logdir") or "runs/ppo")
     values["randomization"] = args.randomization or base.get("randomization") or PRESETS[preset]["randomization"]
+    if values["adr"] and args.randomization is None and base.get("randomization") is None:
+        values["randomization"] = "all"  # --adr on a preset without randomization: ADR grows the whole stack
     scale = args.randomization_scale if args.randomization_scale is not None else base.get("randomization_scale")
     values["randomization_scale"] = 1.0 if scale is None else float(scale)
     for flag in ("no_observation_noise", "no_physics", "no_unmodeled"):
@@ -245,6 +275,25 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
         raise ValueError(f"--randomization-scale must be >= 0, got {out.randomization_scale}")
     if out.checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every must be >= 0, got {out.checkpoint_every}")
+    if out.adr:
+        if not any(randomization_groups(out).values()):
+            raise ValueError(f"--adr needs randomization groups to drive, got --randomization {out.randomization}")
+        if out.randomization_scale != 1.0:
+            raise ValueError(
+                f"--adr sets the ranges itself (capped at the paper's): --randomization-scale must be 1, "
+                f"got {out.randomization_scale}"
+            )
+        if not 0.0 <= out.adr_boundary_probability <= 1.0:
+            raise ValueError(f"--adr-boundary-probability must be in [0, 1], got {out.adr_boundary_probability}")
+        if not out.adr_delta > 0:
+            raise ValueError(f"--adr-delta must be > 0, got {out.adr_delta}")
+        if not out.adr_lower_threshold < out.adr_upper_threshold:
+            raise ValueError(
+                f"--adr-lower-threshold must be < --adr-upper-threshold, got {out.adr_lower_threshold} >= "
+                f"{out.adr_upper_threshold}"
+            )
+        if out.adr_buffer_size < 1:
+            raise ValueError(f"--adr-buffer-size must be >= 1, got {out.adr_buffer_size}")
     if out.goal not in ("parallel", "z", "xyz"):
         raise ValueError(f"--goal must be parallel, z or xyz, got {out.goal!r}")
     if out.wrist not in ("free", "locked"):
@@ -264,3 +313,14 @@ def randomization_groups(args: TrainArgs) -> dict[str, bool]:
     if args.randomization == "no-unmodeled" or args.no_unmodeled:
         groups["unmodeled"] = False
     return groups
+
+
+def adr_config(args: TrainArgs) -> dict[str, Any]:
+    """The ``wrappers.ADRConfig`` fields of ``args`` (the ``--adr-*`` flags), as a dict."""
+    return {
+        "boundary_probability": args.adr_boundary_probability,
+        "delta": args.adr_delta,
+        "upper_threshold": args.adr_upper_threshold,
+        "lower_threshold": args.adr_lower_threshold,
+        "buffer_size": args.adr_buffer_size,
+    }

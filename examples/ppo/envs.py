@@ -155,6 +155,7 @@ def make_dactyl_env(
     render_mode: str | None = None,
     size: int = 320,
     wrist: str = "free",
+    adr: dict[str, Any] | None = None,
 ) -> gym.Env:
     """Build one ``Dactyl-v0`` env with the chosen randomization groups.
 
@@ -168,6 +169,9 @@ def make_dactyl_env(
         render_mode: ``None`` or ``"rgb_array"``.
         size: rendered frame size in pixels.
         wrist: ``"free"`` (20 actions) or ``"locked"`` (18; Dactyl Table 3 "locked wrist").
+        adr: ``ADRState.settings()`` (parameter names, caps, config): wrap the stack in
+            ``wrappers.AutomaticDomainRandomization`` as a vector sub-env (``update=False``: it reports boundary
+            results in ``info["adr_result"]``; the training process's ADR state pushes the ranges).
 
     Returns:
         The env (not yet wrapped in a Monitor).
@@ -195,6 +199,14 @@ def make_dactyl_env(
             scale=scale,
             discrete_actions=action_type == "discrete",
         )
+        if adr is not None:
+            from wrappers import AutomaticDomainRandomization
+
+            env = AutomaticDomainRandomization(
+                env, adr["parameters"], caps=adr["caps"], config=adr["config"], update=False
+            )
+    elif adr is not None:
+        raise ValueError("adr: Automatic Domain Randomization needs the randomization wrappers and some group on")
     return env
 
 
@@ -301,13 +313,15 @@ def make_train_env_fn(
     groups: dict[str, bool],
     scale: float,
     wrist: str = "free",
+    adr: dict[str, Any] | None = None,
 ) -> Callable[[], gym.Env]:
-    """A picklable thunk for SubprocVecEnv: env of ``rank``, seeded ``seed + rank``, in a Monitor."""
+    """A picklable thunk for SubprocVecEnv: env of ``rank``, seeded ``seed + rank``, in a Monitor (``adr``: see
+    :func:`make_dactyl_env`)."""
 
     def _init() -> gym.Env:
         env = make_dactyl_env(
             goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, groups=groups, scale=scale,
-            wrist=wrist,
+            wrist=wrist, adr=adr,
         )  # fmt: skip
         env = Monitor(env)
         env.action_space.seed(seed + rank)  # observations are seeded by VecEnv.seed(seed) -> seed + rank

@@ -13,7 +13,7 @@ from gym_dactyl.constants import DROP_PENALTY, SUCCESS_BONUS
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_comparison", "plot_evaluation", "plot_learning_curve", "plot_runs", "read_metrics"]
+__all__ = ["plot_adr", "plot_comparison", "plot_evaluation", "plot_learning_curve", "plot_runs", "read_metrics"]
 
 
 def read_metrics(csv_path: Path) -> list[dict[str, float]]:
@@ -23,7 +23,7 @@ def read_metrics(csv_path: Path) -> list[dict[str, float]]:
         reader = csv.DictReader(f)
         rows = [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in r.items()} for r in reader]
     for r in rows:  # older logs lack the column; it is a linear function of three others
-        if "rotation_progress_mean" not in r:
+        if "rotation_progress_mean" not in r and "return_mean" in r:
             r["rotation_progress_mean"] = (
                 r["return_mean"] - SUCCESS_BONUS * r["consecutive_successes_mean"] - DROP_PENALTY * r["drop_rate"]
             )
@@ -132,6 +132,52 @@ def plot_comparison(reports: dict[str, Path], out: Path, title: str = "evaluatio
         ax.grid(alpha=0.3, axis="y")
         ax.axhline(0, color="k", lw=0.6)
     axes[0].legend(fontsize=8)
+    return _save(fig, out, title)
+
+
+def plot_adr(
+    csv_path: Path, out: Path, caps: dict[str, Any] | None = None, title: str = "Automatic Domain Randomization"
+) -> Path:
+    """Plot ADR entropy and every parameter's range ``[low, high]`` against environment steps.
+
+    Args:
+        csv_path: ``adr.csv`` written by :class:`ppo.callbacks.ADRCallback`.
+        out: PNG to write.
+        caps: parameter name -> ``(low, high)`` cap, drawn as dashed lines when given.
+        title: figure title.
+    """
+    import math
+
+    rows = read_metrics(csv_path)
+    t = [r["timesteps"] for r in rows]
+    names = [k[: -len("_low")] for k in (rows[0] if rows else {}) if k.endswith("_low")]
+    n = len(names) + 1
+    cols = min(5, n)
+    nrows = math.ceil(n / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.4 * nrows), sharex=True, squeeze=False)
+    flat = list(axes.flat)
+    ax = flat[0]
+    ax.plot(t, [r["entropy_relative"] for r in rows], color="k", label="relative (0 = paper ranges)")
+    ax.plot(t, [r["entropy"] for r in rows], color="tab:purple", label="absolute")
+    ax.set_title("ADR entropy (nats per dimension)", fontsize=8)
+    ax.legend(fontsize=6)
+    for ax, name in zip(flat[1:], names, strict=False):
+        low = [r[f"{name}_low"] for r in rows]
+        high = [r[f"{name}_high"] for r in rows]
+        ax.fill_between(t, low, high, alpha=0.4, step="post")
+        ax.step(t, low, where="post", lw=0.8)
+        ax.step(t, high, where="post", lw=0.8)
+        if caps and name in caps:
+            for c in caps[name]:
+                ax.axhline(c, ls="--", lw=0.6, color="gray")
+        ax.set_title(name, fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in flat:
+        ax.grid(alpha=0.3)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("environment steps", fontsize=7)
     return _save(fig, out, title)
 
 

@@ -341,3 +341,51 @@ def test_resume_inherits_randomization_switches() -> None:
     assert apply_preset(TrainArgs(randomization="all"), base=base).randomization == "all"
     assert apply_preset(TrainArgs(), base=dict(base, logdir="runs/x")).logdir == Path("runs/x")
     assert apply_preset(TrainArgs()).logdir == Path("runs/ppo")
+
+
+def test_adr_run_end_to_end_and_resume(tmp_path: Path) -> None:
+    """A tiny --adr run (one in-process env): ranges move, everything is written, --resume restores the state."""
+    logdir = tmp_path / "adr"
+    # Thresholds every result passes (t_H = 0) and m = 1: each boundary episode widens its bound.
+    adr_flags = ["--adr-buffer-size", "1", "--adr-upper-threshold", "0", "--adr-lower-threshold", "-1"]
+    common = ["--preset", "cpu-adr", "--n-envs", "1", "--checkpoint-every", "64", "--logdir", str(logdir),
+              "--no-video", *TINY[:-3], "--goal-timeout-s", "0.4", "--no-progress-bar", *adr_flags]  # fmt: skip
+    train_ppo.main([*common, "--total-timesteps", "64"])
+    meta = json.loads((logdir / "final" / "meta.json").read_text())
+    assert meta["args"]["adr"] and meta["args"]["randomization"] == "all"
+    state = json.loads((logdir / "adr_state.json").read_text())
+    assert state == meta["adr"] and state["counts"]["widened"] > 0
+    rows = (logdir / "adr.csv").read_text().splitlines()
+    assert rows[0].startswith("timesteps,wall_s,entropy,entropy_relative") and len(rows) >= 2
+    assert (logdir / "adr.png").is_file() and (logdir / "learning_curve.png").is_file()
+    train_ppo.main([*common, "--total-timesteps", "128", "--resume", str(logdir / "final")])
+    resumed = json.loads((logdir / "adr_state.json").read_text())
+    assert resumed["counts"]["results"] > state["counts"]["results"]  # continued from the checkpoint's state
+    for name, (low, high) in state["ranges"].items():  # widening only: the resumed ranges contain the saved ones
+        assert resumed["ranges"][name][0] <= low and resumed["ranges"][name][1] >= high
+
+
+def test_adr_flags_and_presets() -> None:
+    from wrappers import CPU_ADR, PAPER_ADR
+
+    adr = apply_preset(TrainArgs(preset="cpu-adr"))
+    assert adr.adr and adr.randomization == "all" and adr.goal == "z" and adr.total_timesteps == 3_000_000
+    assert (adr.adr_delta, adr.adr_buffer_size, adr.adr_upper_threshold, adr.adr_lower_threshold,
+            adr.adr_boundary_probability) == (CPU_ADR.delta, CPU_ADR.buffer_size, CPU_ADR.upper_threshold,
+                                              CPU_ADR.lower_threshold, CPU_ADR.boundary_probability)  # fmt: skip
+    paper = apply_preset(TrainArgs(preset="paper", adr=True))
+    assert (paper.adr_delta, paper.adr_buffer_size) == (PAPER_ADR.delta, PAPER_ADR.buffer_size)
+    assert apply_preset(TrainArgs(preset="cpu", adr=True)).randomization == "all"  # --adr grows the whole stack
+    assert not apply_preset(TrainArgs(preset="cpu")).adr
+    with pytest.raises(ValueError, match="--adr needs"):
+        apply_preset(TrainArgs(preset="cpu-adr", randomization="none"))
+    with pytest.raises(ValueError, match="--randomization-scale"):
+        apply_preset(TrainArgs(preset="cpu-adr", randomization_scale=0.5))
+    with pytest.raises(ValueError, match="--adr-delta"):
+        apply_preset(TrainArgs(preset="cpu-adr", adr_delta=-0.1))
+    with pytest.raises(ValueError, match="--adr-lower-threshold"):
+        apply_preset(TrainArgs(preset="cpu-adr", adr_lower_threshold=5.0))
+    with pytest.raises(ValueError, match="--adr-buffer-size"):
+        apply_preset(TrainArgs(preset="cpu-adr", adr_buffer_size=0))
+    with pytest.raises(ValueError, match="--adr-boundary-probability"):
+        apply_preset(TrainArgs(preset="cpu-adr", adr_boundary_probability=1.5))
