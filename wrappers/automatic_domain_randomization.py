@@ -321,9 +321,9 @@ class ADRConfig:
 
 #: The Rubik's Cube paper's ADR settings (Table 15): p_b 0.5, Δ 0.02 of the cap, t_H 20, t_L 10, m 240.
 PAPER_ADR = ADRConfig()
-#: CPU scale (2 cores, an hour, goal "z"; see docs/adr.md): ~10k boundary episodes an hour spread over ~30
-#: bounds leave ~300 results per bound, so m = 10 lets each bound be judged ~30 times and Δ = 0.05 reaches the
-#: cap in 20 widenings; thresholds sized to an hour-long policy's 1-3 consecutive successes per 8 s episode.
+#: CPU scale (2 cores, an hour, goal "z"; see docs/adr.md): ~10k boundary episodes an hour spread over 29
+#: bounds leave ~200-400 results per bound, so m = 10 lets each bound be judged 20-40 times and Δ = 0.05 reaches
+#: the cap in 20 widenings; thresholds sized to an hour-long policy's 1-3 consecutive successes per 8 s episode.
 CPU_ADR = ADRConfig(boundary_probability=0.5, delta=0.05, upper_threshold=1.0, lower_threshold=0.25, buffer_size=10)
 
 
