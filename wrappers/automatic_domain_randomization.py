@@ -670,6 +670,17 @@ def _find_wrapper(env: gym.Env, cls: type) -> gym.Env | None:
         current = current.env
 
 
+def _accepts(env: gym.Env, spec: ADRParameter) -> bool:
+    """Whether ``spec``'s wrapper is in ``env`` and takes the parameter (e.g. ObservationNoise noises its key)."""
+    target = _find_wrapper(env, spec.wrapper)
+    if target is None:
+        return False
+    if isinstance(target, ObservationNoise):
+        key = spec.apply.args[0] if isinstance(spec.apply, functools.partial) else None
+        return key is None or key in target.sigmas
+    return True
+
+
 class AutomaticDomainRandomization(gym.Wrapper):
     """Automatic Domain Randomization over the randomization wrappers inside ``env`` (see the module docstring).
 
@@ -687,7 +698,8 @@ class AutomaticDomainRandomization(gym.Wrapper):
     Args:
         env: the env holding the wrappers the parameters drive.
         parameters: ADR parameter names, a mapping name -> :class:`ADRParameter`, or None: every built-in
-            parameter whose wrapper is in ``env`` (named parameters whose wrapper is missing are an error).
+            parameter whose wrapper is in ``env`` (observation-noise parameters only for the keys the
+            ObservationNoise there noises); named parameters whose wrapper is missing are an error.
         caps: per-parameter ``(low, high)`` limits replacing the defaults (see :class:`ADRState`).
         config: :class:`ADRConfig` (default :data:`PAPER_ADR`; :data:`CPU_ADR` for an hour on a CPU).
         performance: the ``info`` key read at the last step of an episode (default ``"consecutive_successes"``)
@@ -722,8 +734,8 @@ class AutomaticDomainRandomization(gym.Wrapper):
             if parameters is not None or caps is not None or config is not None:
                 raise InvalidArgumentError("parameters, caps and config must be None when a state is given")
         else:
-            if parameters is None:  # every built-in parameter whose wrapper is present
-                parameters = [n for n, s in DACTYL_ADR_PARAMETERS.items() if _find_wrapper(env, s.wrapper)]
+            if parameters is None:  # every built-in parameter whose wrapper is present and accepts it
+                parameters = [n for n, s in DACTYL_ADR_PARAMETERS.items() if _accepts(env, s)]
                 if not parameters:
                     raise InvalidArgumentError(
                         "env holds none of the randomization wrappers ADR drives (e.g. wrap it in "

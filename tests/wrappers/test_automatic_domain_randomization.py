@@ -540,3 +540,14 @@ def _chain(env: gym.Env):
     while isinstance(env, gym.Wrapper):
         yield env
         env = env.env
+
+
+def test_default_parameters_follow_the_stack(dactyl_make) -> None:
+    only_object = {"sigmas": {"object_pos": (0.005, 0.001)}}
+    partial = dactyl_randomization(dactyl_make(), physics=False, observation_noise=only_object)
+    names = set(AutomaticDomainRandomization(partial).adr.parameters)
+    assert not names & {"mass_scale", "gravity_sigma", "observation_noise_fingertip_pos_correlated"}
+    assert {"observation_noise_object_pos_correlated", "action_delay_probability", "timestep_extra_mean"} <= names
+    with pytest.raises(ValueError, match="fingertip_pos"):
+        AutomaticDomainRandomization(dactyl_randomization(dactyl_make(), observation_noise={"sigmas": {}}),
+                                     ["observation_noise_fingertip_pos_correlated"])  # fmt: skip
