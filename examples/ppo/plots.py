@@ -138,46 +138,42 @@ def plot_comparison(reports: dict[str, Path], out: Path, title: str = "evaluatio
 def plot_adr(
     csv_path: Path, out: Path, caps: dict[str, Any] | None = None, title: str = "Automatic Domain Randomization"
 ) -> Path:
-    """Plot ADR entropy and every parameter's range ``[low, high]`` against environment steps.
+    """Plot ADR entropy and every parameter's range against environment steps.
+
+    Left: the entropy (relative: 0 = the paper's ranges; and absolute), nats per dimension. Right: one row per
+    parameter, the width of its range ``high - low`` as a share of its cap's width (0 = nominal, 1 = the whole
+    cap) at each logged rollout, so all 24 ranges fit one image (the exact values are in ``adr.csv``).
 
     Args:
         csv_path: ``adr.csv`` written by :class:`ppo.callbacks.ADRCallback`.
         out: PNG to write.
-        caps: parameter name -> ``(low, high)`` cap, drawn as dashed lines when given.
+        caps: parameter name -> ``(low, high)`` cap; without it each row is scaled by its own largest width.
         title: figure title.
     """
-    import math
+    import numpy as np
 
     rows = read_metrics(csv_path)
-    t = [r["timesteps"] for r in rows]
+    t = np.array([r["timesteps"] for r in rows])
     names = [k[: -len("_low")] for k in (rows[0] if rows else {}) if k.endswith("_low")]
-    n = len(names) + 1
-    cols = min(5, n)
-    nrows = math.ceil(n / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.4 * nrows), sharex=True, squeeze=False)
-    flat = list(axes.flat)
-    ax = flat[0]
-    ax.plot(t, [r["entropy_relative"] for r in rows], color="k", label="relative (0 = paper ranges)")
-    ax.plot(t, [r["entropy"] for r in rows], color="tab:purple", label="absolute")
-    ax.set_title("ADR entropy (nats per dimension)", fontsize=8)
-    ax.legend(fontsize=6)
-    for ax, name in zip(flat[1:], names, strict=False):
-        low = [r[f"{name}_low"] for r in rows]
-        high = [r[f"{name}_high"] for r in rows]
-        ax.fill_between(t, low, high, alpha=0.4, step="post")
-        ax.step(t, low, where="post", lw=0.8)
-        ax.step(t, high, where="post", lw=0.8)
-        if caps and name in caps:
-            for c in caps[name]:
-                ax.axhline(c, ls="--", lw=0.6, color="gray")
-        ax.set_title(name, fontsize=7)
-        ax.tick_params(labelsize=6)
-    for ax in flat:
-        ax.grid(alpha=0.3)
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("environment steps", fontsize=7)
+    widths = np.array([[r[f"{n}_high"] - r[f"{n}_low"] for r in rows] for n in names]).reshape(len(names), len(rows))
+    for i, name in enumerate(names):
+        scale = caps[name][1] - caps[name][0] if caps and name in caps else widths[i].max(initial=0.0)
+        widths[i] = widths[i] / scale if scale > 0 else 0.0
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 0.28 * max(len(names), 12) + 1.5),
+                                   gridspec_kw={"width_ratios": [1, 1.6]})  # fmt: skip
+    ax1.plot(t, [r["entropy_relative"] for r in rows], color="k", label="relative (0 = the paper's ranges)")
+    ax1.plot(t, [r["entropy"] for r in rows], color="tab:purple", label="absolute (each parameter's unit)")
+    ax1.set_xlabel("environment steps")
+    ax1.set_ylabel("ADR entropy (nats per dimension)")
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8)
+    extent = (float(t[0]), float(t[-1]) if len(t) > 1 else float(t[0]) + 1.0, len(names) - 0.5, -0.5)
+    image = ax2.imshow(widths, aspect="auto", interpolation="nearest", vmin=0.0, vmax=1.0, cmap="viridis",
+                       extent=extent)  # fmt: skip
+    ax2.set_yticks(range(len(names)), names, fontsize=7)
+    ax2.set_xlabel("environment steps")
+    ax2.set_title("range width / cap width" if caps else "range width / its largest width", fontsize=10)
+    fig.colorbar(image, ax=ax2, fraction=0.04)
     return _save(fig, out, title)
 
 
