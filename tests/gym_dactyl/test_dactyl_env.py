@@ -8,6 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
+import scipy.stats
 
 import gym_dactyl
 from gym_dactyl import constants as C
@@ -142,7 +143,14 @@ def test_goal_distributions(goal):
         assert np.all(np.isclose(np.abs(up[:, 2]), 1.0) | np.isclose(up[:, 2], 0.0, atol=1e-9))
         assert len(np.unique(np.round(up[:, 2]))) == 3  # +z up, -z up and sideways all occur
     else:
-        assert np.std(up[:, 2]) > 0.4  # spread over the sphere
+        # Uniform on SO(3): no goal is axis-aligned (a parallel goal has |up_z| in {0, 1}) ...
+        assert not np.any(np.isclose(np.abs(up[:, 2]), 1.0, atol=1e-6) | np.isclose(up[:, 2], 0.0, atol=1e-6))
+        # ... and the body z axis is uniform on the sphere, so its world z component is U[-1, 1] (Archimedes).
+        more = np.array([env._sample_goal() for _ in range(1800)])
+        up_z = np.concatenate(
+            [up[:, 2], [R.quat_mul(R.quat_mul(g, [0, 0, 0, 1]), R.quat_conj(g))[3] for g in more]]
+        )
+        assert scipy.stats.kstest(up_z, scipy.stats.uniform(-1.0, 2.0).cdf).pvalue > 1e-3
 
 
 def test_seeded_determinism_200_steps():

@@ -7,6 +7,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
+import scipy.stats
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
@@ -188,6 +189,73 @@ def test_samples_in_scaled_ranges_and_written_consistently(seed: int, scale: flo
     assert np.all(m.jnt_range[m.jnt_limited.astype(bool), 0] < m.jnt_range[m.jnt_limited.astype(bool), 1])
     assert np.all(np.abs(s["joint_limit_offset"]) <= 6 * 0.15 * scale + eps)
     env.close()
+
+
+WIDE_LIMITS_XML = """
+<mujoco model="wide_limits">
+  <compiler angle="radian"/>
+  <worldbody>
+    <body name="b0"><joint name="j0" type="hinge" axis="0 1 0" range="-2 2" limited="true"/>
+      <geom type="capsule" fromto="0 0 0 0.1 0 0" size="0.01" mass="0.1"/>
+      <body name="b1" pos="0.1 0 0"><joint name="j1" type="hinge" axis="0 1 0" range="-2 2" limited="true"/>
+        <geom type="capsule" fromto="0 0 0 0.1 0 0" size="0.01" mass="0.1"/>
+        <body name="b2" pos="0.1 0 0"><joint name="j2" type="hinge" axis="0 0 1" range="-2 2" limited="true"/>
+          <geom type="capsule" fromto="0 0 0 0.1 0 0" size="0.01" mass="0.1"/>
+          <body name="b3" pos="0.1 0 0"><joint name="j3" type="hinge" axis="1 0 0" range="-2 2" limited="true"/>
+            <geom type="capsule" fromto="0 0 0 0.1 0 0" size="0.01" mass="0.1"/>
+          </body>
+        </body>
+      </body>
+    </body>
+  </worldbody>
+  <actuator><motor joint="j0" ctrlrange="-1 1"/></actuator>
+</mujoco>
+"""
+
+
+class WideLimitsEnv(ToyMujocoEnv):
+    """ToyMujocoEnv's API on a chain of four hinges limited to +-2 rad (no object)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = mujoco.MjModel.from_xml_string(WIDE_LIMITS_XML)
+        self.data = mujoco.MjData(self.model)
+        n = self.model.nq + self.model.nv
+        self.observation_space = spaces.Box(-np.inf, np.inf, (n,), np.float64)
+        self.action_space = spaces.Box(-1.0, 1.0, (self.model.nu,), np.float32)
+
+
+def _normal_fit(x: np.ndarray, sigma: float) -> tuple[float, float, float]:
+    """KS p-values of ``x`` against N(0, sigma) and against N(0, 1.15 sigma), and std(x) / sigma."""
+    p = scipy.stats.kstest(x, scipy.stats.norm(0.0, sigma).cdf).pvalue
+    p_wide = scipy.stats.kstest(x, scipy.stats.norm(0.0, 1.15 * sigma).cdf).pvalue
+    return p, p_wide, float(np.std(x) / sigma)
+
+
+def test_gravity_and_joint_limit_offsets_follow_table1() -> None:
+    """Table 1: gravity + N(0, 0.4) m/s^2 per axis, joint limits + N(0, 0.15) rad, read back from the model.
+
+    1500 seeded episodes of a chain of four hinges limited to +-2 rad (so that no randomized range ever
+    crosses and gets repaired): 4500 gravity and 12000 joint-limit offsets. Each sample must pass a KS test
+    against its Table 1 normal (p > 0.001), its std must be within 5 % of sigma (4.5 standard errors for
+    gravity), its mean within 4 standard errors of 0, and the same KS test must reject a normal 15 % wider
+    (the test has the power to see a wrong spread).
+    """
+    env = PhysicsRandomization(WideLimitsEnv(), object_geoms=None)
+    m = env.unwrapped.model
+    g0, r0 = m.opt.gravity.copy(), m.jnt_range.copy()
+    gravity, limits = [], []
+    env.reset(seed=0)
+    for _ in range(1500):
+        env.reset()
+        gravity.append(m.opt.gravity - g0)
+        limits.append(m.jnt_range - r0)
+    env.close()
+    for x, sigma in ((np.ravel(gravity), 0.4), (np.ravel(limits), 0.15)):
+        p, p_wide, ratio = _normal_fit(x, sigma)
+        assert p > 1e-3 and p_wide < 1e-3, (sigma, p, p_wide)
+        assert abs(ratio - 1.0) < 0.05, (sigma, ratio)
+        assert abs(np.mean(x)) < 4 * sigma / np.sqrt(x.size), (sigma, np.mean(x))
 
 
 def test_joint_limits_never_cross() -> None:

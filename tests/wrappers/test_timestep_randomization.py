@@ -79,10 +79,16 @@ def test_no_drift_and_seeding(seed: int) -> None:
 
 
 def test_base_override_and_restore() -> None:
+    """``base`` replaces the model's own 0.01 s: the timesteps start at 0.008 s, with the same Exp extra."""
     env = ant(base=0.008)
     assert env.nominal_timestep == 0.01
     _, info = env.reset(seed=0)
-    assert info["timestep"] >= 0.008
+    steps = np.array([info["timestep"]] + [env.reset()[1]["timestep"] for _ in range(300)])
+    assert np.all(steps >= 0.008)
+    assert np.mean(steps < 0.01) > 0.9  # ignoring the override would put every timestep at >= 0.01
+    extra = steps - 0.008
+    assert abs(np.mean(extra) / (np.log(8.0) / 8750.0) - 1.0) < 0.25  # E[1/lambda], lambda ~ U[1250, 10000]
+    assert env.unwrapped.model.opt.timestep == steps[-1]
     env.restore_nominal()
     assert env.unwrapped.model.opt.timestep == 0.01
     env.reset(seed=1)

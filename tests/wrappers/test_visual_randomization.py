@@ -276,15 +276,6 @@ def test_sampled_values_in_ranges(seed: int, scale: float) -> None:
         assert 4 <= n <= 6 and n == s["num_lights"]
         assert np.all(m.light_active[:n]) and not np.any(m.light_active[n:])
         active = m.light_active.astype(bool)
-        center = env.light_center
-        if scale == 1.0:
-            assert np.all(m.light_pos[active, 2] >= center[2] - eps)  # upper hemisphere
-            assert np.allclose(np.linalg.norm(m.light_pos[active] - center, axis=1), env.light_radius)
-            total = m.light_diffuse[active, 0].sum()
-            assert 0.0 <= total <= 1.5 + eps and np.isclose(total, 0.1 * s["light_total_intensity"])
-            rel = m.light_diffuse[active, 0] / max(total, 1e-12)
-            if total > 1e-9:
-                assert rel.max() / rel.min() <= 5.0 + 1e-6
         dirs = m.light_dir[active]
         assert np.allclose(np.linalg.norm(dirs, axis=1), 1.0)
     # Robot material and plain-rgba geom; alpha untouched.
@@ -299,11 +290,37 @@ def test_sampled_values_in_ranges(seed: int, scale: float) -> None:
     dh = (h1 - h0 + 0.5) % 1.0 - 0.5
     assert abs(dh) <= 0.01 * scale + 1e-6
     assert abs(s1 - s0) <= 0.15 * scale + 1e-6 and abs(v1 - v0) <= 0.15 * scale + 1e-6
-    if scale == 1.0:
-        assert 0.05 - eps <= m.mat_specular[obj] <= 0.15 + eps
-        assert 0.05 - eps <= m.mat_shininess[obj] <= 0.15 + eps
-        assert 0.05 - eps <= m.mat_specular[robot] <= 0.25 + eps
     env.close()
+
+
+@FAST
+@given(seed=seeds)
+def test_table9_light_and_material_ranges_at_full_scale(seed: int) -> None:
+    """Table 9's light and material ranges, checked on every example (the paper's scale, 1.0)."""
+    env = cached("default")
+    m = env.unwrapped.model
+    _, info = env.reset(seed=seed)
+    s, eps = info["visual"], 1e-9
+    # Lights: 4-6 on, on the upper hemisphere of radius light_radius, total intensity 0-15 (x 0.1), each
+    # light's share of it within a factor 1-5 of the others.
+    active = m.light_active.astype(bool)
+    n = int(active.sum())
+    assert 4 <= n <= 6 and n == s["num_lights"]
+    center = env.light_center
+    assert np.all(m.light_pos[active, 2] >= center[2] - eps)
+    np.testing.assert_allclose(np.linalg.norm(m.light_pos[active] - center, axis=1), env.light_radius)
+    total = m.light_diffuse[active, 0].sum()
+    assert 0.0 <= total <= 1.5 + eps and np.isclose(total, 0.1 * s["light_total_intensity"])
+    if total > 1e-9:
+        rel = m.light_diffuse[active, 0] / total
+        assert rel.max() / rel.min() <= 5.0 + 1e-6
+    # Materials: the object's metallic and gloss in 5-15 %, the robot's metallic in 5-25 % and gloss in 0-100 %.
+    obj = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_MATERIAL, "object_mat")
+    robot = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_MATERIAL, "robot_mat")
+    assert 0.05 - eps <= m.mat_specular[obj] <= 0.15 + eps
+    assert 0.05 - eps <= m.mat_shininess[obj] <= 0.15 + eps
+    assert 0.05 - eps <= m.mat_specular[robot] <= 0.25 + eps
+    assert 0.0 - eps <= m.mat_shininess[robot] <= 1.0 + eps
 
 
 @FAST
