@@ -27,6 +27,7 @@ from unittest import mock
 
 import gymnasium as gym
 import torch
+from evidence import write_json
 
 from world_models import Dreamer, DreamerConfig
 from world_models import distributions as dist_mod
@@ -123,6 +124,7 @@ def main() -> None:
     )
     parser.add_argument("--compile", action="store_true", help="also measure DreamerConfig(compile=True)")
     parser.add_argument("--device", default="cpu", help='torch device: "cpu" (default), "cuda", or "auto"')
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -142,6 +144,7 @@ def main() -> None:
         f"{'compiled/s':>10} {'act steps/s':>11} {'train steps/s':>13}"
     )
     print(header)
+    rows = []
     overrides = {k: type(getattr(DreamerConfig(), k))(v) for k, v in (o.split("=", 1) for o in args.override)}
     for preset in args.presets:
         agent = make_agent(preset, overrides=overrides)
@@ -168,6 +171,16 @@ def main() -> None:
             f"{naive:>8.2f} {ups / naive:>6.2f}x {compiled:>10} {act:>11.0f} {train_sps:>13.1f}",
             flush=True,
         )
+        rows.append({
+            "preset": preset, "params": params, "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,
+            "updates_per_s": ups, "naive_updates_per_s": naive, "speedup_over_naive": ups / naive,
+            "compiled": compiled, "act_steps_per_s": act, "train_steps_per_s": train_sps,
+        })  # fmt: skip
+    if args.json:
+        write_json(args.json, {
+            "device": DEVICE, "threads": torch.get_num_threads(), "env": "Pendulum-v1", "updates": args.updates,
+            "repeats": args.repeats, "env_steps": args.env_steps, "overrides": args.override, "rows": rows,
+        })  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ recorded, then the same trajectory is replayed with nothing but ``mujoco.mj_step
 nstep=frame_skip)``. Both timings cover the same physics work (resets excluded from both), so the
 ratio is the share of time the env spends in MuJoCo — the rest is Python overhead.
 
-    python benchmarks/env_throughput.py [--steps 5000] [--action-type discrete] [--repeats 3]
+    python benchmarks/env_throughput.py [--steps 5000] [--action-type discrete] [--repeats 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 import gymnasium as gym
 import mujoco
 import numpy as np
+from evidence import write_json
 
 import gym_dactyl  # noqa: F401  (registers Dactyl-v0)
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--action-type", choices=("discrete", "continuous"), default="discrete")
     parser.add_argument("--repeats", type=int, default=3, help="repeats; the best of each is reported")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     env = gym.make("Dactyl-v0", action_type=args.action_type)
@@ -79,6 +81,11 @@ def main() -> None:
     print(f"Dactyl-v0 ({args.action_type}), random actions: {env_sps:8.0f} steps/s")
     print(f"physics floor mj_step(nstep={env.unwrapped.frame_skip}), same trajectory: {floor_sps:8.0f} steps/s")
     print(f"ratio env / floor: {env_sps / floor_sps:.3f}  (target >= 0.85)")
+    if args.json:
+        write_json(args.json, {
+            "action_type": args.action_type, "steps": args.steps, "repeats": args.repeats, "seed": args.seed,
+            "env_steps_per_s": env_sps, "floor_steps_per_s": floor_sps, "ratio_env_to_floor": env_sps / floor_sps,
+        })  # fmt: skip
     env.close()
 
 

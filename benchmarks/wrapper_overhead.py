@@ -9,7 +9,7 @@ frictions, timesteps, forces, delayed actions) also changes how much work MuJoCo
 cost with physics cost. "in env.step" is the share of each variant's step time spent inside the unwrapped
 ``DactylEnv.step`` (timed by instrumenting it), i.e. 1 - the wrappers' own Python overhead share.
 
-    python benchmarks/wrapper_overhead.py [--steps 2000] [--rounds 3]
+    python benchmarks/wrapper_overhead.py [--steps 2000] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
+from evidence import write_json
 
 import gym_dactyl  # noqa: F401  (registers Dactyl-v0)
 from wrappers import stack
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     variants = make_variants()
@@ -104,6 +106,19 @@ def main() -> None:
         f"full stack, share of step time inside DactylEnv.step: {share[key]:.3f} "
         f"(bare: {share['bare Dactyl-v0']:.3f}; target >= 0.85)"
     )
+    if args.json:
+        variants_out = {
+            name: {
+                "steps_per_s": 1 / best_step[name], "ratio_to_bare": bare / best_step[name],
+                "share_in_env_step": share[name], "overhead_us": (1 - share[name]) * best_step[name] * 1e6,
+                "reset_ms": best_reset[name] * 1e3,
+            }
+            for name in envs
+        }  # fmt: skip
+        write_json(args.json, {
+            "steps": args.steps, "rounds": args.rounds, "seed": args.seed, "variants": variants_out,
+            "ratio_full_stack_to_bare": bare / best_step[key], "full_stack_share_in_env_step": share[key],
+        })  # fmt: skip
     for env in envs.values():
         env.close()
 

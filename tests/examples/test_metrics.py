@@ -15,10 +15,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from stable_baselines3.common.logger import configure
-
 from ppo.callbacks import METRIC_FIELDS, DactylMetricsCallback
 from ppo.rollout import summarize
+from stable_baselines3.common.logger import configure
 
 
 def episode(cs: int, dropped: bool, length: int, ret: float, rot_err: float, mm: float, deg: float) -> dict:
