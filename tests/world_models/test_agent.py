@@ -18,7 +18,8 @@ def _obs_batch(env, n=4, seed=0):
 
 
 @pytest.mark.parametrize(("env_id", "steps"), [("Pendulum-v1", 300), ("CartPole-v1", 300)])
-def test_tiny_learn_on_real_env(env_id, steps, tmp_path):
+def test_tiny_learn_runs_on_real_env_smoke(env_id, steps, tmp_path):
+    """Smoke test: learn() runs, updates and logs on real envs (it does not assert that the agent learns)."""
     agent = Dreamer(gym.make(env_id), config=TINY, seed=0, tensorboard_log=str(tmp_path))
     agent.learn(steps, progress_bar=False)
     assert agent.num_timesteps == steps and agent.num_updates > 100
@@ -29,7 +30,8 @@ def test_tiny_learn_on_real_env(env_id, steps, tmp_path):
 
 @pytest.mark.parametrize("obs", ["image", "dict"])
 @pytest.mark.parametrize("action", ["box", "multidiscrete"])
-def test_learn_and_predict_on_image_and_dict_envs(obs, action):
+def test_learn_and_predict_smoke_on_image_and_dict_envs(obs, action):
+    """Smoke test: learn() and predict() run on image / dict observations (no learning asserted)."""
     env = ToyEnv(obs, action, terminate_at=7)
     agent = Dreamer(
         env, config=DreamerConfig.from_preset("tiny", learning_starts=20, train_ratio=8.0), seed=1

@@ -19,7 +19,7 @@ def _run(*args: str) -> str:
     return proc.stdout
 
 
-def test_train_resume_and_dream(tmp_path):
+def test_train_resume_and_dream_smoke(tmp_path):
     logdir = tmp_path / "run"
     common = [
         "examples/train_dreamer.py",
