@@ -1,11 +1,16 @@
 """Collect the evaluations of docs/ppo.md: print its tables, write docs/ppo_eval.json and the comparison figures.
 
-    PYTHONPATH=examples python docs/ppo_eval_report.py
+    python examples/ppo_eval_report.py                                  # from runs/eval_*/eval.json
+    python examples/ppo_eval_report.py --from-json docs/ppo_eval.json   # from the committed data
 
-Each entry names the command that wrote its ``eval.json`` (run them first; see docs/ppo.md).
+Each entry names the command that wrote its ``eval.json`` (run them first; see docs/ppo.md). With
+``--from-json`` the tables and figures are regenerated from the committed ``docs/ppo_eval.json`` (which holds
+every entry's summary and command), so the published tables can be checked without the runs.
 """
 
+import argparse
 import json
+import tempfile
 from pathlib import Path
 
 from ppo.plots import plot_comparison
@@ -61,33 +66,75 @@ def row(label: str, timeout: int, condition: str, r: dict, pose: bool) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def main() -> None:
-    evaluations, reports = [], {}
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface (also used by the docs check)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from-json", type=Path, default=None, metavar="PATH",
+                        help="read the committed summaries (docs/ppo_eval.json) instead of runs/eval_*/eval.json")
+    parser.add_argument("--out", type=Path, default=Path("docs/ppo_eval.json"),
+                        help="where to write the collected summaries (not written with --from-json)")
+    parser.add_argument("--no-plots", action="store_true", help="print the tables only")  # fmt: skip
+    return parser
+
+
+def collect() -> list[dict]:
+    """The entries of :data:`ENTRIES` with their ``eval.json`` summaries (from the runs)."""
+    evaluations = []
     for table, label, timeout, command, out in ENTRIES:
         report = json.loads((Path(out) / "eval.json").read_text())
         assert report["goal_timeout_s"] == timeout, (out, report["goal_timeout_s"])
-        reports[(table, label, timeout)] = Path(out) / "eval.json"
         evaluations.append({"table": table, "policy": label, "goal_timeout_s": timeout, "command": command,
                             "checkpoint": report["checkpoint"], "num_timesteps": report["num_timesteps"],
                             "results": report["results"]})  # fmt: skip
+    return evaluations
+
+
+def tables(evaluations: list[dict]) -> dict[str, list[str]]:
+    """The Markdown rows of docs/ppo.md's three evaluation tables (baselines, ablation, vision)."""
+    out: dict[str, list[str]] = {}
     for table in ("baselines", "ablation", "vision"):
-        pose = table == "vision"
+        out[table] = [
+            row(e["policy"], e["goal_timeout_s"], condition, r, table == "vision")
+            for e in evaluations
+            if e["table"] == table
+            for condition, r in e["results"].items()
+        ]
+    return out
+
+
+def plots(evaluations: list[dict]) -> None:
+    """docs/ppo_eval.png (8 s) and docs/ppo_eval_80s.png (80 s): the cpu policy against the baselines."""
+    labels = {CPU: ("baselines", CPU), ALL: ("ablation", ALL), "random actions": ("baselines", "random actions"),
+              "hold still": ("baselines", "hold still")}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = {}
+        for i, e in enumerate(evaluations):
+            path = Path(tmp) / f"{i}.json"
+            path.write_text(json.dumps({"results": e["results"]}))
+            reports[(e["table"], e["policy"], e["goal_timeout_s"])] = path
+        for timeout, png in ((8, "docs/ppo_eval.png"), (80, "docs/ppo_eval_80s.png")):
+            plot_comparison({lab: reports[(t, key, timeout)] for lab, (t, key) in labels.items()}, Path(png),
+                            title=f"goal z, goal timeout {timeout} s (same seeds)")  # fmt: skip
+            print(png)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.from_json is not None:
+        evaluations = json.loads(args.from_json.read_text())["evaluations"]
+    else:
+        evaluations = collect()
+    for table, lines in tables(evaluations).items():
         print(f"\n{table}:\n")
-        for e in evaluations:
-            if e["table"] == table:
-                for condition, r in e["results"].items():
-                    print(row(e["policy"], e["goal_timeout_s"], condition, r, pose))
-    note = ("goal z, continuous actions, same episode seeds (1000+i) for every policy; randomized = all three groups "
-            "of wrappers.dactyl_randomization; shifted = ppo.envs.SHIFTED_PHYSICS + observation noise + unmodeled "
-            "effects; vision = nominal world, block pose from runs/pose64/pose_estimator.pt on Table 9-randomized "
-            "64 px renders; written by docs/ppo_eval_report.py; see docs/ppo.md")  # fmt: skip
-    Path("docs/ppo_eval.json").write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
-    for timeout, png in ((8, "docs/ppo_eval.png"), (80, "docs/ppo_eval_80s.png")):
-        labels = {CPU: ("baselines", CPU), ALL: ("ablation", ALL), "random actions": ("baselines", "random actions"),
-                  "hold still": ("baselines", "hold still")}  # fmt: skip
-        plot_comparison({lab: reports[(t, key, timeout)] for lab, (t, key) in labels.items()}, Path(png),
-                        title=f"goal z, goal timeout {timeout} s (same seeds)")  # fmt: skip
-        print(png)
+        print("\n".join(lines))
+    if args.from_json is None:
+        note = ("goal z, continuous actions, same episode seeds (1000+i) for every policy; randomized = all three "
+                "groups of wrappers.dactyl_randomization; shifted = ppo.envs.SHIFTED_PHYSICS + observation noise + "
+                "unmodeled effects; vision = nominal world, block pose from runs/pose64/pose_estimator.pt on Table "
+                "9-randomized 64 px renders; written by examples/ppo_eval_report.py; see docs/ppo.md")  # fmt: skip
+        args.out.write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
+    if not args.no_plots:
+        plots(evaluations)
 
 
 if __name__ == "__main__":
