@@ -2,7 +2,7 @@
 PYTHON ?= python
 export MUJOCO_GL ?= egl
 
-.PHONY: install system-gl train test lint format demo bench
+.PHONY: install system-gl train test docs-check lint format demo bench
 
 # Headless rendering needs EGL + Mesa (Debian names); installed only when missing, as root, with apt.
 system-gl:
@@ -20,8 +20,14 @@ install: system-gl
 train: install
 	$(PYTHON) examples/train_ppo.py --preset quick --logdir runs/ppo_quick
 
+# The "ci" hypothesis profile (tests/conftest.py): derandomized, the same examples on every run.
 test: install
-	$(PYTHON) -m pytest -q -p no:cacheprovider
+	HYPOTHESIS_PROFILE=ci $(PYTHON) -m pytest -q -p no:cacheprovider
+
+# Every `python examples/...` / `python benchmarks/...` command in README.md and docs/*.md parses with its
+# script's own argparse parser, and docs/ppo.md's tables are what the committed data prints.
+docs-check:
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/test_docs_commands.py
 
 lint:
 	ruff check .
@@ -34,8 +40,10 @@ format:
 demo:
 	$(PYTHON) examples/random_rollout.py
 
+# Writes the raw output the README's benchmark figures are read from (docs/benchmarks/*.json).
 bench:
-	$(PYTHON) benchmarks/env_throughput.py
-	$(PYTHON) benchmarks/wrapper_overhead.py
-	$(PYTHON) benchmarks/render_throughput.py
-	$(PYTHON) benchmarks/dreamer_throughput.py
+	$(PYTHON) benchmarks/env_throughput.py --json docs/benchmarks/env_throughput_discrete.json
+	$(PYTHON) benchmarks/env_throughput.py --action-type continuous --json docs/benchmarks/env_throughput_continuous.json
+	$(PYTHON) benchmarks/wrapper_overhead.py --json docs/benchmarks/wrapper_overhead.json
+	$(PYTHON) benchmarks/render_throughput.py --seconds 1 --rounds 5 --json docs/benchmarks/render_throughput.json
+	$(PYTHON) benchmarks/dreamer_throughput.py --presets tiny small --json docs/benchmarks/dreamer_throughput_cpu.json
