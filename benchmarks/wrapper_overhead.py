@@ -9,18 +9,20 @@ frictions, timesteps, forces, delayed actions) also changes how much work MuJoCo
 cost with physics cost. "in env.step" is the share of each variant's step time spent inside the unwrapped
 ``DactylEnv.step`` (timed by instrumenting it), i.e. 1 - the wrappers' own Python overhead share.
 
-    python benchmarks/wrapper_overhead.py [--steps 2000] [--rounds 3] [--json out.json]
+    python benchmarks/wrapper_overhead.py [--steps 2000] [--rounds 3] [--clock cpu] [--json out.json]
+
+``--clock cpu`` times with this process's CPU time instead of wall time: on a machine shared with other jobs the
+wall-clock ratios swing with their load, the CPU-time ones much less.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from evidence import write_json
+from evidence import CLOCKS, now, set_clock, write_json
 
 import gym_dactyl  # noqa: F401  (registers Dactyl-v0)
 from wrappers import stack
@@ -46,9 +48,9 @@ def time_env(env: gym.Env, steps: int, seed: int) -> tuple[float, float, float]:
     inner_time = [0.0]
 
     def timed_step(action):  # instance attribute shadows the class method for this env only
-        t = time.perf_counter()
+        t = now()
         out = inner_step(inner, action)
-        inner_time[0] += time.perf_counter() - t
+        inner_time[0] += now() - t
         return out
 
     inner.step = timed_step
@@ -56,17 +58,17 @@ def time_env(env: gym.Env, steps: int, seed: int) -> tuple[float, float, float]:
     actions = [env.action_space.sample() for _ in range(steps)]
     t_step = t_reset = 0.0
     n_reset = 1
-    t0 = time.perf_counter()
+    t0 = now()
     env.reset(seed=seed)
-    t_reset += time.perf_counter() - t0
+    t_reset += now() - t0
     for a in actions:
-        t0 = time.perf_counter()
+        t0 = now()
         _, _, terminated, truncated, _ = env.step(a)
-        t_step += time.perf_counter() - t0
+        t_step += now() - t0
         if terminated or truncated:
-            t0 = time.perf_counter()
+            t0 = now()
             env.reset()
-            t_reset += time.perf_counter() - t0
+            t_reset += now() - t0
             n_reset += 1
     del inner.step
     return t_step / steps, t_reset / n_reset, inner_time[0] / t_step
@@ -78,7 +80,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (robust to other jobs on the machine)")  # fmt: skip
     args = parser.parse_args()
+    set_clock(args.clock)
+    print(f"clock: {args.clock}")
 
     variants = make_variants()
     envs = {name: make() for name, make in variants.items()}
@@ -116,7 +122,8 @@ def main() -> None:
             for name in envs
         }  # fmt: skip
         write_json(args.json, {
-            "steps": args.steps, "rounds": args.rounds, "seed": args.seed, "variants": variants_out,
+            "clock": args.clock, "steps": args.steps, "rounds": args.rounds, "seed": args.seed,
+            "variants": variants_out,
             "ratio_full_stack_to_bare": bare / best_step[key], "full_stack_share_in_env_step": share[key],
         })  # fmt: skip
     for env in envs.values():

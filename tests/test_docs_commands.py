@@ -92,8 +92,11 @@ def check(commands: list[list[str]]) -> list[str | None]:
 def test_extracts_the_commands_of_every_doc() -> None:
     found = {p.name: extract(p.read_text()) for p in doc_files()}
     assert len(found["README.md"]) >= 8 and len(found["ppo.md"]) >= 20, {k: len(v) for k, v in found.items()}
-    text = "```bash\n# comment python examples/x.py\npython examples/evaluate.py --episodes 5 \\\n    --goal z  # note\n"
-    text += "PYTHONPATH=. python benchmarks/env_throughput.py --steps 10 | tee out.txt\n```\nsee `python examples/a.py -x ...`"
+    text = (
+        "```bash\n# comment python examples/x.py\npython examples/evaluate.py --episodes 5 \\\n    --goal z  # note\n"
+        "PYTHONPATH=. python benchmarks/env_throughput.py --steps 10 | tee out.txt\n```\n"
+        "see `python examples/a.py -x ...`"
+    )
     assert extract(text) == [
         ["examples/evaluate.py", "--episodes", "5", "--goal", "z"],
         ["benchmarks/env_throughput.py", "--steps", "10"],
@@ -104,8 +107,11 @@ def test_extracts_the_commands_of_every_doc() -> None:
 def test_every_documented_command_parses() -> None:
     commands = [(p, cmd) for p in doc_files() for cmd in extract(p.read_text())]
     errors = check([cmd for _, cmd in commands])
-    bad = [f"{p.relative_to(ROOT)}: python {shlex.join(cmd)}\n    {err}" for (p, cmd), err in zip(commands, errors)
-           if err is not None]  # fmt: skip
+    bad = [
+        f"{p.relative_to(ROOT)}: python {shlex.join(cmd)}\n    {err}"
+        for (p, cmd), err in zip(commands, errors, strict=True)
+        if err is not None
+    ]
     assert not bad, "\n".join(bad)
 
 
