@@ -25,10 +25,12 @@ POSE = "--pose-model runs/pose64/pose_estimator.pt"
 # (table, label, goal timeout, command, output directory)
 ENTRIES = [
     ("baselines", CPU, 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 --randomization all "
-     "--out runs/eval_hour_8s", "runs/eval_hour_8s"),
-    ("baselines", "random actions", 8, f"{E} --policy random --goal z --episodes 50 --out runs/eval_random_8s",
+     "--goal-timeout-s 8 --out runs/eval_hour_8s", "runs/eval_hour_8s"),
+    ("baselines", "random actions", 8, f"{E} --policy random --goal z --episodes 50 --goal-timeout-s 8 "
+     "--out runs/eval_random_8s",
      "runs/eval_random_8s"),
-    ("baselines", "hold still", 8, f"{E} --policy hold --goal z --episodes 50 --out runs/eval_hold_8s",
+    ("baselines", "hold still", 8, f"{E} --policy hold --goal z --episodes 50 --goal-timeout-s 8 "
+     "--out runs/eval_hold_8s",
      "runs/eval_hold_8s"),
     ("baselines", CPU, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 30 --randomization all "
      "--goal-timeout-s 80 --no-video --out runs/eval_hour_80s", "runs/eval_hour_80s"),
@@ -36,20 +38,21 @@ ENTRIES = [
      "--out runs/eval_random_80s", "runs/eval_random_80s"),
     ("baselines", "hold still", 80, f"{E} --policy hold --goal z --episodes 30 --goal-timeout-s 80 --no-video "
      "--out runs/eval_hold_80s", "runs/eval_hold_80s"),
-    ("ablation", ALL, 8, f"{E} --checkpoint runs/ppo_cpu/final --episodes 50 --out runs/eval_cpu_8s",
+    ("ablation", ALL, 8, f"{E} --checkpoint runs/ppo_cpu/final --episodes 50 --goal-timeout-s 8 --out runs/eval_cpu_8s",
      "runs/eval_cpu_8s"),
     ("ablation", ALL_STOCH, 8, f"{E} --checkpoint runs/ppo_cpu/final --episodes 50 --no-deterministic --no-video "
-     "--out runs/eval_cpu_8s_stoch", "runs/eval_cpu_8s_stoch"),
+     "--goal-timeout-s 8 --out runs/eval_cpu_8s_stoch", "runs/eval_cpu_8s_stoch"),
     ("ablation", NORAND, 8, f"{E} --checkpoint runs/ppo_cpu_norand/final --episodes 50 --randomization all "
-     "--out runs/eval_norand_8s", "runs/eval_norand_8s"),
+     "--goal-timeout-s 8 --out runs/eval_norand_8s", "runs/eval_norand_8s"),
     ("ablation", ALL, 80, f"{E} --checkpoint runs/ppo_cpu/final --episodes 30 --goal-timeout-s 80 "
      "--out runs/eval_cpu_80s", "runs/eval_cpu_80s"),
     ("ablation", NORAND, 80, f"{E} --checkpoint runs/ppo_cpu_norand/final --episodes 30 --randomization all "
      "--goal-timeout-s 80 --no-video --out runs/eval_norand_80s", "runs/eval_norand_80s"),
     ("vision", CPU, 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 --conditions nominal,vision {POSE} "
-     "--out runs/eval_hour_vision_8s", "runs/eval_hour_vision_8s"),
+     "--goal-timeout-s 8 --out runs/eval_hour_vision_8s", "runs/eval_hour_vision_8s"),
     ("vision", CPU + ", held-out appearance", 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 50 "
-     f"--conditions vision --vision-appearance held_out {POSE} --no-video --out runs/eval_hour_vision_heldout_8s",
+     f"--conditions vision --vision-appearance held_out {POSE} --no-video --goal-timeout-s 8 "
+     "--out runs/eval_hour_vision_heldout_8s",
      "runs/eval_hour_vision_heldout_8s"),
     ("vision", CPU, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --episodes 10 --conditions nominal,vision {POSE} "
      "--goal-timeout-s 80 --no-video --out runs/eval_hour_vision_80s", "runs/eval_hour_vision_80s"),

@@ -115,6 +115,19 @@ def test_every_documented_command_parses() -> None:
     assert not bad, "\n".join(bad)
 
 
+def test_eval_report_commands_parse() -> None:
+    """The commands examples/ppo_eval_report.py records in docs/ppo_eval.json when it regenerates it."""
+    code = "import json, sys; sys.path.insert(0, 'examples'); from ppo_eval_report import ENTRIES; "
+    code += "print(json.dumps([e[3] for e in ENTRIES]))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    commands = [_command(c) for c in json.loads(proc.stdout.splitlines()[-1])]
+    assert len(commands) >= 10 and all(commands)
+    errors = check(commands)
+    assert errors == [None] * len(commands), [(c, e) for c, e in zip(commands, errors, strict=True) if e]
+
+
 def test_wrong_flags_values_and_scripts_fail() -> None:
     """The check can fail: misspelt, abbreviated and unknown flags, bad values and missing scripts are caught."""
     cases = [

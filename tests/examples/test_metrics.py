@@ -51,6 +51,7 @@ def test_summarize_on_hand_built_episodes() -> None:
     assert s["consecutive_successes_mean"] == 2.0
     assert math.isclose(s["consecutive_successes_std"], math.sqrt(14 / 4))
     assert s["consecutive_successes_median"] == 1.5
+    assert math.isclose(s["consecutive_successes_sem"], math.sqrt(14 / 3) / 2)  # sample std (ddof=1) / sqrt(n)
     assert s["success_rate"] == 0.75  # three of four episodes have >= 1 success
     assert s["drop_rate"] == 0.25
     assert s["rotation_error_mean"] == 1.25
@@ -63,6 +64,7 @@ def test_summarize_on_hand_built_episodes() -> None:
 
 def test_summarize_single_episode_and_all_failures() -> None:
     s = summarize([episode(3, False, 100, 15.0, 1.0, 0.0, 0.0)])
+    assert s["consecutive_successes_sem"] == 0.0
     assert (s["consecutive_successes_mean"], s["consecutive_successes_std"], s["consecutive_successes_median"]) == (
         3.0,
         0.0,
