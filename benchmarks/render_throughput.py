@@ -20,13 +20,13 @@ the ratio is relative to the one-camera 64 px per-camera baseline without random
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import gymnasium as gym
 import numpy as np
+from evidence import write_json
 
 import gym_dactyl  # noqa: F401  (headless GL)
 from gym_dactyl import constants as C
@@ -137,8 +137,7 @@ def main() -> None:
             f"{r['fps']:>10.1f}{r['images_per_s']:>10.1f}{r['ratio']:>8.2f}"
         )
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"mujoco_gl": gl, "cpus": os.cpu_count(), "rows": rows}, f, indent=2)
+        write_json(args.json, {"mujoco_gl": gl, "seconds": args.seconds, "rounds": args.rounds, "rows": rows})
 
 
 if __name__ == "__main__":
