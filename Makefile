@@ -42,8 +42,10 @@ demo:
 
 # Writes the raw output the README's benchmark figures are read from (docs/benchmarks/*.json).
 bench:
-	$(PYTHON) benchmarks/env_throughput.py --json docs/benchmarks/env_throughput_discrete.json
-	$(PYTHON) benchmarks/env_throughput.py --action-type continuous --json docs/benchmarks/env_throughput_continuous.json
-	$(PYTHON) benchmarks/wrapper_overhead.py --json docs/benchmarks/wrapper_overhead.json
+	$(PYTHON) benchmarks/env_throughput.py --clock cpu --repeats 5 --json docs/benchmarks/env_throughput_discrete_cpuclock.json
+	$(PYTHON) benchmarks/env_throughput.py --clock cpu --repeats 5 --action-type continuous \
+	  --json docs/benchmarks/env_throughput_continuous_cpuclock.json
+	$(PYTHON) benchmarks/env_throughput.py --repeats 5 --json docs/benchmarks/env_throughput_discrete_wallclock.json
+	$(PYTHON) benchmarks/wrapper_overhead.py --clock cpu --json docs/benchmarks/wrapper_overhead_cpuclock.json
 	$(PYTHON) benchmarks/render_throughput.py --seconds 1 --rounds 5 --json docs/benchmarks/render_throughput.json
 	$(PYTHON) benchmarks/dreamer_throughput.py --presets tiny small --json docs/benchmarks/dreamer_throughput_cpu.json
