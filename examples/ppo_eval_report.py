@@ -2,6 +2,8 @@
 
     python examples/ppo_eval_report.py                                  # from runs/eval_*/eval.json
     python examples/ppo_eval_report.py --from-json docs/ppo_eval.json   # from the committed data
+    python examples/ppo_eval_report.py --set fidelity                   # the runs on the fixed env (issue 10)
+    python examples/ppo_eval_report.py --set fidelity --from-json docs/ppo_fidelity_eval.json
 
 Each entry names the command that wrote its ``eval.json`` (run them first; see docs/ppo.md). With
 ``--from-json`` the tables and figures are regenerated from the committed ``docs/ppo_eval.json`` (which holds
@@ -58,12 +60,37 @@ ENTRIES = [
      "--goal-timeout-s 80 --no-video --out runs/eval_hour_vision_80s", "runs/eval_hour_vision_80s"),
 ]  # fmt: skip
 
+# The cpu-hour run re-measured on the env with the fidelity fixes (hold under load, clean resets, post-step
+# observations): the paper's evaluation (100 episodes, 80 s, evaluate.py's defaults) and the training timeout.
+FIXED = "PPO cpu preset (no rand.), 55 min, 1.41M steps"
+COND = "--conditions nominal,randomized,shifted"
+FIDELITY_ENTRIES = [
+    ("fidelity", FIXED, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --randomization all {COND} "
+     "--out runs/ppo_cpu_hour/eval_80s", "runs/ppo_cpu_hour/eval_80s"),
+    ("fidelity", "random actions", 80, f"{E} --policy random --goal z {COND} --no-video "
+     "--out runs/fixed_eval_random_80s", "runs/fixed_eval_random_80s"),
+    ("fidelity", "hold still", 80, f"{E} --policy hold --goal z {COND} --no-video --out runs/fixed_eval_hold_80s",
+     "runs/fixed_eval_hold_80s"),
+    ("fidelity", FIXED, 8, f"{E} --checkpoint runs/ppo_cpu_hour/final --randomization all {COND} --goal-timeout-s 8 "
+     "--no-video --out runs/ppo_cpu_hour/eval_8s", "runs/ppo_cpu_hour/eval_8s"),
+    ("fidelity", "random actions", 8, f"{E} --policy random --goal z {COND} --goal-timeout-s 8 --no-video "
+     "--out runs/fixed_eval_random_8s", "runs/fixed_eval_random_8s"),
+    ("fidelity", "hold still", 8, f"{E} --policy hold --goal z {COND} --goal-timeout-s 8 --no-video "
+     "--out runs/fixed_eval_hold_8s", "runs/fixed_eval_hold_8s"),
+]  # fmt: skip
+SETS = {
+    "issue4": (ENTRIES, Path("docs/ppo_eval.json")),
+    "fidelity": (FIDELITY_ENTRIES, Path("docs/ppo_fidelity_eval.json")),
+}
+
 
 def row(label: str, timeout: int, condition: str, r: dict, pose: bool) -> str:
     mean, std, median = (r[f"consecutive_successes_{k}"] for k in ("mean", "std", "median"))
-    cells = [label, f"{timeout} s", condition, str(r["episodes"]), f"{mean:.2f} ± {std:.2f} / {median:g}",
-             f"{r['success_rate']:.2f}", f"{r['drop_rate']:.2f}", f"{r['rotation_progress_mean']:+.2f}",
-             f"{r['rotation_error_mean']:.2f}"]  # fmt: skip
+    cells = [label, f"{timeout} s", condition, str(r["episodes"]), f"{mean:.2f} ± {std:.2f} / {median:g}"]
+    if "consecutive_successes_sem" in r:  # evaluations since the fidelity issue also report the standard error
+        cells.append(f"{r['consecutive_successes_sem']:.2f}")
+    cells += [f"{r['success_rate']:.2f}", f"{r['drop_rate']:.2f}", f"{r['rotation_progress_mean']:+.2f}",
+              f"{r['rotation_error_mean']:.2f}"]  # fmt: skip
     if pose:
         cells.append(f"{r['pose_error_mm_mean']:.1f} / {r['pose_error_deg_mean']:.1f}")
     return "| " + " | ".join(cells) + " |"
@@ -74,16 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from-json", type=Path, default=None, metavar="PATH",
                         help="read the committed summaries (docs/ppo_eval.json) instead of runs/eval_*/eval.json")
-    parser.add_argument("--out", type=Path, default=Path("docs/ppo_eval.json"),
-                        help="where to write the collected summaries (not written with --from-json)")
+    parser.add_argument("--set", default="issue4", choices=tuple(SETS),
+                        help="which evaluations: issue4 (docs/ppo.md's first tables) or fidelity (the fixed env)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the collected summaries (default: docs/ppo_eval.json or "
+                        "docs/ppo_fidelity_eval.json by --set; not written with --from-json)")
     parser.add_argument("--no-plots", action="store_true", help="print the tables only")  # fmt: skip
     return parser
 
 
-def collect() -> list[dict]:
-    """The entries of :data:`ENTRIES` with their ``eval.json`` summaries (from the runs)."""
+def collect(entries: list[tuple]) -> list[dict]:
+    """The entries (:data:`ENTRIES` or :data:`FIDELITY_ENTRIES`) with their ``eval.json`` summaries (from the runs)."""
     evaluations = []
-    for table, label, timeout, command, out in ENTRIES:
+    for table, label, timeout, command, out in entries:
         report = json.loads((Path(out) / "eval.json").read_text())
         assert report["goal_timeout_s"] == timeout, (out, report["goal_timeout_s"])
         evaluations.append({"table": table, "policy": label, "goal_timeout_s": timeout, "command": command,
@@ -93,9 +123,9 @@ def collect() -> list[dict]:
 
 
 def tables(evaluations: list[dict]) -> dict[str, list[str]]:
-    """The Markdown rows of docs/ppo.md's three evaluation tables (baselines, ablation, vision)."""
+    """The Markdown rows of docs/ppo.md's evaluation tables (baselines, ablation, vision; or fidelity)."""
     out: dict[str, list[str]] = {}
-    for table in ("baselines", "ablation", "vision"):
+    for table in dict.fromkeys(e["table"] for e in evaluations):
         out[table] = [
             row(e["policy"], e["goal_timeout_s"], condition, r, table == "vision")
             for e in evaluations
@@ -123,10 +153,12 @@ def plots(evaluations: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    entries, default_out = SETS[args.set]
+    out = args.out or default_out
     if args.from_json is not None:
         evaluations = json.loads(args.from_json.read_text())["evaluations"]
     else:
-        evaluations = collect()
+        evaluations = collect(entries)
     for table, lines in tables(evaluations).items():
         print(f"\n{table}:\n")
         print("\n".join(lines))
@@ -135,8 +167,10 @@ def main(argv: list[str] | None = None) -> None:
                 "groups of wrappers.dactyl_randomization; shifted = ppo.envs.SHIFTED_PHYSICS + observation noise + "
                 "unmodeled effects; vision = nominal world, block pose from runs/pose64/pose_estimator.pt on Table "
                 "9-randomized 64 px renders; written by examples/ppo_eval_report.py; see docs/ppo.md")  # fmt: skip
-        args.out.write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
-    if not args.no_plots:
+        if args.set == "fidelity":
+            note += "; fidelity: the env after the env-fidelity fixes (docs/env_fidelity.md), evaluate.py defaults"
+        out.write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
+    if not args.no_plots and args.set == "issue4":
         plots(evaluations)
 
 

@@ -2,6 +2,8 @@
 
     python examples/ppo_steps_table.py docs/ppo_cpu_metrics.json
     python examples/ppo_steps_table.py runs/ppo_cpu_hour/metrics.csv --ranges 0:20000 990000:1010000
+    python examples/ppo_steps_table.py runs/ppo_cpu_hour/metrics.csv --write-json docs/ppo_cpu_hour_metrics.json \
+        --source "runs/ppo_cpu_hour/metrics.csv of: python examples/train_ppo.py ..."   # commit a run's metrics
 
 The input is a ``metrics.csv`` written by ``ppo.callbacks.DactylMetricsCallback`` or its committed JSON form
 (``{"source", "columns", "rows"}``, e.g. ``docs/ppo_cpu_metrics.json``). Each range ``LO:HI`` (environment
@@ -33,7 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("metrics", type=Path, help="metrics.csv of a run, or its committed JSON form")
     parser.add_argument("--ranges", nargs="+", default=list(DEFAULT_RANGES), metavar="LO:HI",
                         help="step ranges, inclusive (default: docs/ppo.md's 1M-step table)")  # fmt: skip
+    parser.add_argument("--write-json", type=Path, default=None, metavar="PATH",
+                        help="also write the metrics.csv in its committed JSON form to PATH")  # fmt: skip
+    parser.add_argument("--source", default=None, help="the JSON form's source note (default: the input path)")
     return parser
+
+
+def write_json(metrics_csv: Path, out: Path, source: str | None) -> None:
+    """Store a metrics.csv as ``{"source", "columns", "rows"}`` JSON (numbers as numbers, empty cells as null)."""
+    with metrics_csv.open(newline="") as f:
+        reader = csv.reader(f)
+        columns = next(reader)
+        rows = [[float(v) if v not in ("", "nan") else None for v in row] for row in reader]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"source": source or str(metrics_csv), "columns": columns, "rows": rows}) + "\n")
 
 
 def load_rows(path: Path) -> list[dict[str, float]]:
@@ -92,6 +107,10 @@ def table(rows: list[dict[str, float]], ranges: list[tuple[float, float]]) -> li
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.write_json is not None:
+        if args.metrics.suffix == ".json":
+            raise SystemExit("--write-json converts a metrics.csv; the input is already JSON")
+        write_json(args.metrics, args.write_json, args.source)
     print("| steps | return | rotation progress (rad / episode) | consecutive successes | success rate | drop rate "
           "| episode length |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")

@@ -117,8 +117,8 @@ def test_every_documented_command_parses() -> None:
 
 def test_eval_report_commands_parse() -> None:
     """The commands examples/ppo_eval_report.py records in docs/ppo_eval.json when it regenerates it."""
-    code = "import json, sys; sys.path.insert(0, 'examples'); from ppo_eval_report import ENTRIES; "
-    code += "print(json.dumps([e[3] for e in ENTRIES]))"
+    code = "import json, sys; sys.path.insert(0, 'examples'); from ppo_eval_report import SETS; "
+    code += "print(json.dumps([e[3] for entries, _ in SETS.values() for e in entries]))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -167,6 +167,22 @@ def test_ppo_tables_are_the_committed_data() -> None:
     missing = [r for r in eval_rows if r not in doc]
     assert not missing, missing
     steps_rows = _script_rows("examples/ppo_steps_table.py", "docs/ppo_cpu_metrics.json")
+    start = doc.index(steps_rows[0])
+    assert doc[start : start + len(steps_rows)] == steps_rows
+
+
+def test_fidelity_tables_are_the_committed_data() -> None:
+    """The re-measured cpu run of docs/ppo.md (env-fidelity fixes): evaluation and training tables from JSON."""
+    doc = _doc("ppo.md").splitlines()
+    eval_rows = _script_rows(
+        "examples/ppo_eval_report.py", "--set", "fidelity", "--from-json", "docs/ppo_fidelity_eval.json", "--no-plots"
+    )
+    assert len(eval_rows) == 18
+    missing = [r for r in eval_rows if r not in doc]
+    assert not missing, missing
+    ranges = ["0:20000", "240000:260000", "490000:510000", "740000:760000", "990000:1010000", "1240000:1260000",
+              "1380000:1406936"]  # fmt: skip
+    steps_rows = _script_rows("examples/ppo_steps_table.py", "docs/ppo_cpu_hour_metrics.json", "--ranges", *ranges)
     start = doc.index(steps_rows[0])
     assert doc[start : start + len(steps_rows)] == steps_rows
 

@@ -389,3 +389,20 @@ def test_adr_flags_and_presets() -> None:
         apply_preset(TrainArgs(preset="cpu-adr", adr_buffer_size=0))
     with pytest.raises(ValueError, match="--adr-boundary-probability"):
         apply_preset(TrainArgs(preset="cpu-adr", adr_boundary_probability=1.5))
+
+
+def test_locked_wrist_trains_and_evaluates_end_to_end(tmp_path: Path) -> None:
+    """--wrist locked: 18 actions through training, checkpoint meta, evaluation (which takes the checkpoint's wrist)."""
+    final = train_ppo.main(["--total-timesteps", "64", "--n-envs", "1", "--wrist", "locked", "--logdir",
+                            str(tmp_path / "run"), "--checkpoint-every", "0", "--no-video", *TINY])  # fmt: skip
+    meta = json.loads((final / "meta.json").read_text())
+    assert meta["args"]["wrist"] == "locked"
+    report = evaluate.main(["--checkpoint", str(final), "--episodes", "1", "--goal-timeout-s", "0.8",
+                            "--conditions", "nominal,randomized", "--no-video", "--no-plot",
+                            "--out", str(tmp_path / "eval")])  # fmt: skip
+    assert report["wrist"] == "locked" and report["results"]["nominal"]["episodes"] == 1
+    with pytest.raises(ValueError, match="wrist"):
+        evaluate.main(["--checkpoint", str(final), "--episodes", "1", "--wrist", "free", "--no-video", "--no-plot",
+                       "--out", str(tmp_path / "eval2")])  # fmt: skip
+    with pytest.raises(SystemExit):  # argparse choices
+        train_ppo.main(["--wrist", "loose", "--logdir", str(tmp_path / "bad")])
