@@ -62,11 +62,13 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     Reset: the block is placed above the palm with its lowest corner clear of every hand geom
     (its half-diagonal plus a margin above the palm surface, lifted further if any contact would
-    penetrate), settled with the hand holding its pose, then checked: centred over the palm,
-    penetrating no geom by more than ``RESET_MAX_PENETRATION`` and slower than
-    ``RESET_MAX_SPEED``. A start that fails the check is redrawn (at most ``RESET_MAX_TRIES``
-    times, as OpenAI's robogym does; then ``RuntimeError``). The block's size is read from the
-    model at every reset, so ``wrappers.PhysicsRandomization``'s size changes are respected.
+    penetrate), settled with the hand holding its pose, then checked: its centre within
+    ``ON_PALM_RADIUS`` of the palm centre and above the palm surface,
+    penetrating no geom by more than ``RESET_MAX_PENETRATION``, slower than ``RESET_MAX_SPEED``
+    and spinning slower than ``RESET_MAX_ANGULAR_SPEED``. A start that fails the check is redrawn
+    (at most ``RESET_MAX_TRIES`` times, as OpenAI's robogym does; then ``RuntimeError``). The block's
+    size is read from the model at every reset, so ``wrappers.PhysicsRandomization``'s size changes
+    are respected.
 
     Reward: r_t = d_t - d_{t+1} with d the rotation angle between block and goal; +5 and a new goal
     when d < ``success_threshold`` (0.4 rad); -20 and ``terminated`` when the block drops (its

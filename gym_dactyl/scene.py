@@ -154,10 +154,11 @@ def build_spec(object_half_size: float = 0.025) -> mujoco.MjSpec:
         group=2,
     )
 
-    # The real hand's position controllers hold its own weight; MuJoCo's P servos with relative targets
-    # (target = current angle + a) exert no force at a = 0, so the arm would sag. Gravity compensation
-    # of the robot's links stands in for the real controllers' feed-forward term; the block is not
-    # compensated.
+    # The real hand's position controllers hold its own weight; MuJoCo's P servos only push back once a
+    # joint has moved off its target, so the arm would sag (and with targets re-anchored on the measured
+    # angle, relative_to="angle", a zero action would exert no force at all). Gravity compensation of the
+    # robot's links stands in for the real controllers' feed-forward term; the block is not compensated:
+    # with DactylEnv's default relative_to="target" the servos hold it with a small constant error.
     for body in spec.bodies:
         if body.name.startswith("robot0:"):
             body.gravcomp = 1.0
