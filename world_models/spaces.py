@@ -57,6 +57,24 @@ class ObsSpec:
                 vectors[key] = int(np.prod(sub.shape))
         return cls(vectors=vectors, images=images, is_dict=is_dict, ndims=ndims)
 
+    def subset(self, keys: tuple[str, ...] | list[str] | None, name: str = "keys") -> ObsSpec:
+        """The spec restricted to ``keys`` (``None``: all), in this spec's order.
+
+        Raises:
+            ValueError: A key that is not in the observation space (named by ``name``).
+        """
+        if keys is None:
+            return self
+        unknown = [k for k in keys if k not in self.ndims]
+        if unknown:
+            raise ValueError(f"{name}={tuple(keys)!r} is invalid: {unknown} not in the observation keys {self.keys}")
+        return ObsSpec(
+            vectors={k: v for k, v in self.vectors.items() if k in keys},
+            images={k: v for k, v in self.images.items() if k in keys},
+            is_dict=self.is_dict,
+            ndims={k: v for k, v in self.ndims.items() if k in keys},
+        )
+
     @property
     def keys(self) -> list[str]:
         """All keys, vectors first."""
