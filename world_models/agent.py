@@ -161,9 +161,11 @@ class Dreamer:
 
     # ------------------------------------------------------------------ acting
     def get_env(self) -> Any:
-        """The training environment as a one-env SB3 ``VecEnv`` view (``DummyVecEnv``), like SB3's
-        ``BaseAlgorithm.get_env``; ``None`` without an env. The view shares the env instance; training
-        steps the env itself, never through the view. Needs stable-baselines3."""
+        """The training environment as a one-env SB3 ``VecEnv`` view (``DummyVecEnv``).
+
+        Like SB3's ``BaseAlgorithm.get_env``; ``None`` without an env. The view shares the env instance; training
+        steps the env itself, never through the view. Needs stable-baselines3.
+        """
         if self.env is None:
             return None
         if self._vec_env is None:
@@ -250,8 +252,11 @@ class Dreamer:
         return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items() if k != "index"}
 
     def _split_context(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Any]:
-        """Replay context (official ``Agent._apply_replay_context``, ``replay_context: 1``): the first
-        step's stored latent is the start state, its action the previous action of the first trained step."""
+        """Split off the replay context (official ``Agent._apply_replay_context``, ``replay_context: 1``).
+
+        The first step's stored latent is the start state, its action the previous action of the first
+        trained step.
+        """
         if not self.config.replay_context:
             return batch, None
         start = {"deter": batch["deter"][:, 0].float(), "stoch": batch["stoch"][:, 0].float()}
@@ -260,9 +265,11 @@ class Dreamer:
         return train, start
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], State]:
-        """One update of all modules with one optimiser step on the summed losses (official
-        ``Agent.train``/``Agent.loss``): world model, actor and critic on imagination from every replayed
-        posterior, and the critic on replayed lambda-returns (``repval``)."""
+        """One update of all modules: one optimiser step on the summed losses.
+
+        As the official ``Agent.train``/``Agent.loss``: world model, actor and critic on imagination from every replayed
+        posterior, and the critic on replayed lambda-returns (``repval``).
+        """
         cfg = self.config
         wm, beh = self.world_model, self.behavior
         batch, context = self._split_context(batch)
@@ -301,9 +308,7 @@ class Dreamer:
             metrics, post = self._train_step(self._batch_to_torch(sample))
             if cfg.replay_context:  # refresh the stored latents of the trained steps
                 index = sample["index"][:, cfg.replay_context :]
-                self.replay.update_latents(
-                    index, post["deter"].cpu().numpy(), post["stoch"].cpu().numpy()
-                )
+                self.replay.update_latents(index, post["deter"].cpu().numpy(), post["stoch"].cpu().numpy())
             self.num_updates += 1
         return {k: float(v) for k, v in metrics.items()}
 
@@ -378,16 +383,11 @@ class Dreamer:
             ep_len += 1
             self.num_timesteps += 1
             if terminated or truncated:
-                self.replay.add(
-                    obs, np.zeros(self.action_spec.dim, np.float32), reward, False, bool(terminated)
-                )
+                self.replay.add(obs, np.zeros(self.action_spec.dim, np.float32), reward, False, bool(terminated))
                 self._end_episode(ep_return, ep_len)
                 obs = self._reset_env(False)
                 is_first, reward, ep_return, ep_len = True, 0.0, 0.0, 0
-            if (
-                self.num_timesteps >= cfg.learning_starts
-                and len(self.replay) >= cfg.seq_len + cfg.replay_context
-            ):
+            if self.num_timesteps >= cfg.learning_starts and len(self.replay) >= cfg.seq_len + cfg.replay_context:
                 self.update_credit += updates_per_step
                 n_updates = int(self.update_credit)
                 if n_updates:
@@ -511,9 +511,7 @@ class Dreamer:
         if env is not None:
             current = describe_spaces(env.observation_space, env.action_space)
             diff = {
-                k: (saved.get(k), current.get(k))
-                for k in set(saved) | set(current)
-                if saved.get(k) != current.get(k)
+                k: (saved.get(k), current.get(k)) for k in set(saved) | set(current) if saved.get(k) != current.get(k)
             }
             if diff:
                 details = "; ".join(f"{k}: saved {a!r}, env {b!r}" for k, (a, b) in sorted(diff.items()))

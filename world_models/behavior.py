@@ -64,9 +64,7 @@ class Actor(nn.Module):
         if self.spec.is_continuous:
             mean, std = out.chunk(2, -1)
             return BoundedNormal(mean, std, self.min_std, self.max_std)
-        return MultiCategorical(
-            out.reshape(*out.shape[:-1], len(self.nvec), self.kmax), self.nvec, self.unimix
-        )
+        return MultiCategorical(out.reshape(*out.shape[:-1], len(self.nvec), self.kmax), self.nvec, self.unimix)
 
 
 class Critic(nn.Module):
@@ -82,8 +80,10 @@ class Critic(nn.Module):
 
 
 class ReturnNormalizer(nn.Module):
-    """EMA of the 5th and 95th return percentiles; scale = max(1, hi - lo) (official ``retnorm``:
-    ``impl: perc, rate: 0.01, limit: 1.0``, ``embodied/jax/utils.py::Normalize``)."""
+    """EMA of the 5th and 95th return percentiles; scale = max(1, hi - lo).
+
+    Official ``retnorm``: ``impl: perc, rate: 0.01, limit: 1.0`` (``embodied/jax/utils.py::Normalize``).
+    """
 
     lo: torch.Tensor
     hi: torch.Tensor
@@ -137,8 +137,9 @@ def replay_lambda_returns(
     gamma: float,
     lam: float,
 ) -> torch.Tensor:
-    """Lambda-returns of replayed sequences, bootstrapped from imagined returns (official
-    ``dreamerv3/agent.py::lambda_return`` as called by ``repl_loss``).
+    """Lambda-returns of replayed sequences, bootstrapped from imagined returns.
+
+    The official ``dreamerv3/agent.py::lambda_return`` as called by ``repl_loss``.
 
     Args:
         reward: ``(B, T)`` real reward received on arrival at each step.
@@ -258,15 +259,15 @@ class Behavior(nn.Module):
         return loss, metrics, out
 
     def critic_loss(self, traj: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Two-hot regression of the imagined lambda-returns plus the slow-critic regulariser, weighted
-        by the continue products (official ``imag_loss`` ``value`` term; critic params only)."""
+        """Two-hot regression of the imagined lambda-returns plus the slow-critic regulariser.
+
+        Weighted by the continue products (official ``imag_loss`` ``value`` term); critic params only.
+        """
         feat = traj["feat"][:-1]
         logits = self.critic(feat)
         with torch.no_grad():
             slow = self.twohot.mean(self.slow_critic(feat))
-        loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(
-            logits, slow
-        )
+        loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(logits, slow)
         loss = (traj["weight"] * loss).mean()
         return loss, {"critic_loss": loss.detach()}
 
@@ -287,7 +288,9 @@ class Behavior(nn.Module):
 
         Args:
             feat: ``(B, T, F)`` posterior features of the replayed steps.
-            reward, is_terminal, is_last: ``(B, T)`` real data.
+            reward: ``(B, T)`` real rewards.
+            is_terminal: ``(B, T)`` real terminals.
+            is_last: ``(B, T)`` last steps of episodes.
             boot: ``(B, T)`` imagined lambda-return from each step.
 
         Returns:
@@ -295,9 +298,7 @@ class Behavior(nn.Module):
         """
         cfg = self.cfg
         with torch.no_grad():
-            ret = replay_lambda_returns(
-                reward, is_terminal, is_last, boot.detach(), cfg.gamma, cfg.return_lambda
-            )
+            ret = replay_lambda_returns(reward, is_terminal, is_last, boot.detach(), cfg.gamma, cfg.return_lambda)
             slow = self.twohot.mean(self.slow_critic(feat[:, :-1]))
         logits = self.critic(feat[:, :-1])
         loss = self.twohot.loss(logits, ret) + cfg.slow_critic_reg * self.twohot.loss(logits, slow)

@@ -229,9 +229,7 @@ class DreamerConfig:
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "a bool")
         if self.torch_threads is not None and (
-            isinstance(self.torch_threads, bool)
-            or not isinstance(self.torch_threads, int)
-            or self.torch_threads < 1
+            isinstance(self.torch_threads, bool) or not isinstance(self.torch_threads, int) or self.torch_threads < 1
         ):
             _fail("torch_threads", self.torch_threads, "None or a positive int")
 

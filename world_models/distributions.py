@@ -151,9 +151,7 @@ class BoundedNormal(td.Distribution):
         mean = torch.tanh(mean_raw)
         std = (max_std - min_std) * torch.sigmoid(std_raw + 2.0) + min_std
         self.base = td.Independent(td.Normal(mean, std), 1)
-        super().__init__(
-            batch_shape=self.base.batch_shape, event_shape=self.base.event_shape, validate_args=False
-        )
+        super().__init__(batch_shape=self.base.batch_shape, event_shape=self.base.event_shape, validate_args=False)
 
     @property
     def mode(self) -> torch.Tensor:
@@ -203,9 +201,7 @@ class MultiCategorical(td.Distribution):
         self.mask = mask
         self.probs = unimix_probs(logits, unimix, mask)
         self.valid = mask.reshape(-1)
-        super().__init__(
-            batch_shape=logits.shape[:-2], event_shape=torch.Size([sum(self.nvec)]), validate_args=False
-        )
+        super().__init__(batch_shape=logits.shape[:-2], event_shape=torch.Size([sum(self.nvec)]), validate_args=False)
 
     def _flatten(self, onehot: torch.Tensor) -> torch.Tensor:
         return onehot.flatten(-2)[..., self.valid]

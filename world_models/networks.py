@@ -13,8 +13,7 @@ __all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "mlp", 
 
 
 def norm(units: int) -> nn.Module:
-    """RMSNorm with a learned scale, eps 1e-4 (official ``norm: rms`` of every DreamerV3 MLP,
-    ``embodied/jax/nets.py::Norm``)."""
+    """RMSNorm with a learned scale, eps 1e-4 (official ``norm: rms``, ``embodied/jax/nets.py::Norm``)."""
     return nn.RMSNorm(units, eps=1e-4)
 
 
@@ -167,9 +166,7 @@ class MultiDecoder(nn.Module):
         lead = feat.shape[:-1]
         if self.vec_dim:
             vec = self.mlp(feat)
-            for key, part in zip(
-                self.spec.vectors, vec.split(list(self.spec.vectors.values()), -1), strict=True
-            ):
+            for key, part in zip(self.spec.vectors, vec.split(list(self.spec.vectors.values()), -1), strict=True):
                 out[key] = part
         for key, cnn in self.cnns.items():
             img = cnn(feat.reshape(-1, feat.shape[-1]))

@@ -94,9 +94,7 @@ class ReplayBuffer:
         self.size = min(self.size + 1, self.capacity)
         self.total += 1
 
-    def sample(
-        self, batch: int, seq_len: int, rng: np.random.Generator, context: int = 0
-    ) -> dict[str, np.ndarray]:
+    def sample(self, batch: int, seq_len: int, rng: np.random.Generator, context: int = 0) -> dict[str, np.ndarray]:
         """Uniformly sample ``batch`` windows of ``context + seq_len`` consecutive stored steps.
 
         Args:

@@ -19,8 +19,9 @@ State = dict[str, torch.Tensor]
 
 
 class RSSM(nn.Module):
-    """DreamerV3 RSSM (official ``dreamerv3/rssm.py::RSSM``): block GRU, 2-layer prior, 1% unimix
-    categoricals with straight-through sampling, RMSNorm everywhere.
+    """DreamerV3 RSSM (official ``dreamerv3/rssm.py::RSSM``).
+
+    Block GRU, 2-layer prior, 1% unimix categoricals with straight-through sampling, RMSNorm everywhere.
 
     ``_core`` follows the official ``RSSM._core``: deter, stoch and action each go through
     Linear -> RMSNorm -> SiLU to ``hidden`` units; the deterministic state is split into ``blocks`` groups,
@@ -99,8 +100,14 @@ class RSSM(nn.Module):
         """Block GRU step (official ``RSSM._core``); ``act_proj`` is ``dynin_act(action)``."""
         lead = deter.shape[:-1]
         deter2 = deter.reshape(-1, self.deter)
-        x = torch.cat([self.dynin_deter(deter2), self.dynin_stoch(stoch.reshape(-1, self.stoch_dim)),
-                       act_proj.reshape(-1, act_proj.shape[-1])], -1)
+        x = torch.cat(
+            [
+                self.dynin_deter(deter2),
+                self.dynin_stoch(stoch.reshape(-1, self.stoch_dim)),
+                act_proj.reshape(-1, act_proj.shape[-1]),
+            ],
+            -1,
+        )
         hid = self.hid_shared(x) + self._block(deter2, self.hid_block).flatten(1)
         hid = self.hid_norm(hid)
         gates = self._block(hid, self.gru_block) + self.gru_bias
@@ -112,8 +119,11 @@ class RSSM(nn.Module):
         return out.reshape(*lead, self.deter)
 
     def act_proj(self, action: torch.Tensor) -> torch.Tensor:
-        """Action input of the core; actions are first divided by ``max(1, |a|)`` as in the official
-        ``_core`` (a no-op for the [-1, 1] and one-hot actions used here)."""
+        """Action input of the core.
+
+        Actions are first divided by ``max(1, |a|)`` as in the official ``_core`` (a no-op for the
+        [-1, 1] and one-hot actions used here).
+        """
         action = action / action.detach().abs().clamp_min(1.0)
         return self.dynin_act(action)
 

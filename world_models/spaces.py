@@ -48,9 +48,7 @@ class ObsSpec:
         for key, sub in items:
             ndims[key] = len(sub.shape)
             if not isinstance(sub, spaces.Box):
-                raise ValueError(
-                    f"Dreamer supports only Box entries in Dict observations; key {key!r} is {sub}"
-                )
+                raise ValueError(f"Dreamer supports only Box entries in Dict observations; key {key!r} is {sub}")
             if sub.dtype == np.uint8 and len(sub.shape) == 3:
                 images[key] = tuple(int(s) for s in sub.shape)  # type: ignore[assignment]
             else:
@@ -134,8 +132,7 @@ class ActionSpec:
                 raise ValueError(f"Dreamer needs a 1-D MultiDiscrete action space starting at 0, got {space}")
             return cls("multidiscrete", tuple(space.shape), nvec=tuple(int(n) for n in space.nvec))
         raise ValueError(
-            "Dreamer supports Box, Discrete or MultiDiscrete action spaces, "
-            f"got {type(space).__name__}: {space}"
+            f"Dreamer supports Box, Discrete or MultiDiscrete action spaces, got {type(space).__name__}: {space}"
         )
 
     @property
@@ -152,9 +149,7 @@ class ActionSpec:
         """Model action of one env ``(dim,)`` -> env action."""
         if self.kind == "box":
             a = np.clip(model_action, -1.0, 1.0)
-            return (
-                (self.low + (a + 1.0) * 0.5 * (self.high - self.low)).reshape(self.shape).astype(np.float32)
-            )
+            return (self.low + (a + 1.0) * 0.5 * (self.high - self.low)).reshape(self.shape).astype(np.float32)
         splits = np.split(model_action, np.cumsum(self.nvec)[:-1])
         idx = np.array([int(np.argmax(s)) for s in splits], dtype=np.int64)
         return int(idx[0]) if self.kind == "discrete" else idx

@@ -97,9 +97,7 @@ class WorldModel(nn.Module):
         reward_loss = self.twohot.loss(self.reward_head(feat), batch["reward"])
         # official contdisc: the continue target carries the discount (agent.py, ``con *= 1 - 1 / horizon``)
         cont_target = cfg.gamma * (1.0 - batch["is_terminal"].to(feat.dtype))
-        cont_loss = F.binary_cross_entropy_with_logits(
-            self.cont_head(feat).squeeze(-1), cont_target, reduction="none"
-        )
+        cont_loss = F.binary_cross_entropy_with_logits(self.cont_head(feat).squeeze(-1), cont_target, reduction="none")
         recon_total = sum(recon.values())
         total = (recon_total + reward_loss + cont_loss + cfg.kl_dyn * dyn + cfg.kl_rep * rep).mean()
         metrics = {f"recon_{k}": v.detach().mean() for k, v in recon.items()}
