@@ -264,6 +264,20 @@ class Dreamer:
         train["prev_action"] = batch["action"][:, :-1]
         return train, start
 
+    def _repval_loss(
+        self, batch: dict[str, torch.Tensor], post: State, traj: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Unscaled replay critic loss (official ``repl_loss``), bootstrapped from the imagined returns
+        of each replayed posterior; through ``post`` to the world model only if ``repval_grad``."""
+        wm = self.world_model
+        feat = wm.rssm.feat(post if self.config.repval_grad else {k: v.detach() for k, v in post.items()})
+        is_terminal = batch["is_terminal"]
+        # last step of an episode: terminal, or followed by a new episode's first step
+        is_last = is_terminal.clone()
+        is_last[:, :-1] |= batch["is_first"][:, 1:]
+        boot = traj["returns"][0].reshape(is_terminal.shape)
+        return self.behavior.repval_loss(feat, batch["reward"], is_terminal, is_last, boot)
+
     def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], State]:
         """One update of all modules: one optimiser step on the summed losses.
 
@@ -279,13 +293,7 @@ class Dreamer:
         critic_loss, critic_metrics = beh.critic_loss(traj)
         total = model_loss + actor_loss + critic_loss
         if cfg.repval_scale > 0:
-            feat = wm.rssm.feat(post if cfg.repval_grad else start)
-            is_terminal = batch["is_terminal"]
-            # last step of an episode: terminal, or followed by a new episode's first step
-            is_last = is_terminal.clone()
-            is_last[:, :-1] |= batch["is_first"][:, 1:]
-            boot = traj["returns"][0].reshape(is_terminal.shape)
-            repval, repval_metrics = beh.repval_loss(feat, batch["reward"], is_terminal, is_last, boot)
+            repval, repval_metrics = self._repval_loss(batch, post, traj)
             critic_metrics.update(repval_metrics)
             total = total + cfg.repval_scale * repval
         self.optimizer.zero_grad(set_to_none=True)
@@ -377,6 +385,8 @@ class Dreamer:
             self.replay.add(obs, model_action, reward, is_first, False, latent=(state[0], state[1]))
             raw_obs, reward, terminated, truncated, info = self.env.step(env_action)
             reward = float(reward)
+            # SB3 callback locals (one env): StopTrainingOnMaxEpisodes reads ``dones``, others ``infos``
+            dones, infos, rewards = np.array([terminated or truncated]), [info], np.array([reward])
             obs = self.obs_spec.to_dict(raw_obs, batched=False)
             is_first = False
             ep_return += reward

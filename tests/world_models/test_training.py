@@ -36,11 +36,11 @@ def _with_grad(module):
 def test_actor_loss_reaches_only_actor_and_critic_loss_only_critic(action, actor_grad):
     wm, beh, start = _setup(action, actor_grad)
     # non-zero reward and value heads, so the dynamics gradient is not trivially zero
-    for head in (wm.reward_head[-1], beh.critic.net[-1]):
+    for head in (wm.reward_head[-1], beh.critic.net[-1], beh.actor.net[-1]):
         torch.nn.init.normal_(head.weight, std=0.5)
     expected = {"auto": "dynamics" if action == "box" else "reinforce"}.get(actor_grad, actor_grad)
     assert beh.actor_grad == expected
-    loss, _, traj = beh.actor_loss(wm, start, torch.ones(6))
+    loss, _, traj = beh.actor_loss(wm, start)
     loss.backward()
     assert all(p.requires_grad for p in wm.parameters())  # un-frozen again afterwards
     assert _with_grad(beh.actor) == {n for n, _ in beh.actor.named_parameters()}
