@@ -267,8 +267,11 @@ class Dreamer:
     def _repval_loss(
         self, batch: dict[str, torch.Tensor], post: State, traj: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Unscaled replay critic loss (official ``repl_loss``), bootstrapped from the imagined returns
-        of each replayed posterior; through ``post`` to the world model only if ``repval_grad``."""
+        """Unscaled replay critic loss (official ``repl_loss``).
+
+        Bootstrapped from the imagined returns of each replayed posterior; it reaches the world model
+        through ``post`` only if ``repval_grad``.
+        """
         wm = self.world_model
         feat = wm.rssm.feat(post if self.config.repval_grad else {k: v.detach() for k, v in post.items()})
         is_terminal = batch["is_terminal"]

@@ -145,16 +145,15 @@ def test_replay_context_starts_from_stored_latents_and_refreshes_them():
     sample = rb.sample(2, 8, np.random.default_rng(0), context=1)
     assert sample["obs"].shape == (2, 9, 3) and sample["index"].shape == (2, 9)
     batch, start = agent._split_context(agent._batch_to_torch(sample))
-    assert batch["obs"].shape == (2, 8, 3) and torch.equal(batch["prev_action"], batch["action"].new_tensor(sample["action"][:, :-1]))
+    assert batch["obs"].shape == (2, 8, 3)
+    assert torch.equal(batch["prev_action"], torch.as_tensor(sample["action"][:, :-1]))
     assert torch.equal(start["deter"], torch.as_tensor(sample["deter"][:, 0]).float())
 
 
 # ----------------------------------------------------------------------------- obs / decoder keys
 def test_obs_keys_feed_the_encoder_and_decoder_keys_may_add_private_targets():
     env = ToyEnv("dict", "box")
-    cfg = DreamerConfig.from_preset(
-        "tiny", obs_keys=("pos",), decoder_keys=("pos", "camera"), learning_starts=10**9
-    )
+    cfg = DreamerConfig.from_preset("tiny", obs_keys=("pos",), decoder_keys=("pos", "camera"), learning_starts=10**9)
     agent = Dreamer(env, config=cfg, seed=0)
     assert list(agent.world_model.encoder.spec.keys) == ["pos"] and not agent.world_model.encoder.cnns
     assert set(agent.world_model.decoder.spec.keys) == {"pos", "camera"}
