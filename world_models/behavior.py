@@ -192,15 +192,28 @@ class Behavior(nn.Module):
         backprop = self.actor_grad == "dynamics"
         state = {k: v.detach() for k, v in start.items()}
         feats = [wm.rssm.feat(state)]
+        if not backprop:
+            # REINFORCE: roll out without autograd, then evaluate the policy once on all stacked features
+            # (as the official imag_loss does with ``self.pol(inp, 2)``): the same log-probabilities and
+            # entropies, one batched forward/backward instead of H small ones.
+            actions = []
+            with torch.no_grad():
+                for _ in range(horizon):
+                    action = self.actor(feats[-1]).sample()
+                    actions.append(action)
+                    state = wm.rssm.img_step(state, action)
+                    feats.append(wm.rssm.feat(state))
+            feat, action = torch.stack(feats, 0), torch.stack(actions, 0)
+            dist = self.actor(feat[:-1])
+            return {"feat": feat, "action": action, "logp": dist.log_prob(action), "entropy": dist.entropy()}
         actions, logps, ents = [], [], []
         for _ in range(horizon):
             dist = self.actor(feats[-1].detach())
-            action = dist.rsample() if backprop else dist.sample()
+            action = dist.rsample()
             actions.append(action)
             logps.append(dist.log_prob(action.detach()))
             ents.append(dist.entropy())
-            with contextlib.nullcontext() if backprop else torch.no_grad():
-                state = wm.rssm.img_step(state, action)
+            state = wm.rssm.img_step(state, action)
             feats.append(wm.rssm.feat(state))
         return {
             "feat": torch.stack(feats, 0),
@@ -235,7 +248,15 @@ class Behavior(nn.Module):
             feat = traj["feat"]
             reward = wm.reward(feat[1:])
             cont = wm.cont(feat)
-            value = self.twohot.mean(self.critic(feat))
+        critic_logits = None
+        if self.actor_grad == "dynamics":  # values carry the dynamics gradient to the actor
+            with frozen(self.critic):
+                value = self.twohot.mean(self.critic(feat))
+        else:
+            # the critic's logits on the imagined (detached) states, computed once: read without gradient
+            # here (baseline and bootstrap), trained with gradient in :meth:`critic_loss`
+            critic_logits = self.critic(feat)
+            value = self.twohot.mean(critic_logits.detach())
         disc = cont[1:]
         returns = lambda_returns(reward, value, disc, cfg.return_lambda)
         weight = torch.cumprod(cont[:-1], 0).detach()
@@ -256,6 +277,8 @@ class Behavior(nn.Module):
             "imag_cont": cont[1:].detach().mean(),
         }
         out = {"feat": feat.detach(), "returns": returns.detach(), "weight": weight}
+        if critic_logits is not None:
+            out["critic_logits"] = critic_logits[:-1]
         return loss, metrics, out
 
     def critic_loss(self, traj: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -264,7 +287,7 @@ class Behavior(nn.Module):
         Weighted by the continue products (official ``imag_loss`` ``value`` term); critic params only.
         """
         feat = traj["feat"][:-1]
-        logits = self.critic(feat)
+        logits = traj["critic_logits"] if "critic_logits" in traj else self.critic(feat)
         with torch.no_grad():
             slow = self.twohot.mean(self.slow_critic(feat))
         loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(logits, slow)
