@@ -290,15 +290,17 @@ class Dreamer:
         cfg = self.config
         wm, beh = self.world_model, self.behavior
         batch, context = self._split_context(batch)
-        model_loss, metrics, post = wm.loss(batch, context)
-        start = {k: v.detach() for k, v in post.items()}
-        actor_loss, actor_metrics, traj = beh.actor_loss(wm, start)
-        critic_loss, critic_metrics = beh.critic_loss(traj)
-        total = model_loss + actor_loss + critic_loss
-        if cfg.repval_scale > 0:
-            repval, repval_metrics = self._repval_loss(batch, post, traj)
-            critic_metrics.update(repval_metrics)
-            total = total + cfg.repval_scale * repval
+        bf16 = cfg.compute_dtype == "bfloat16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            model_loss, metrics, post = wm.loss(batch, context)
+            start = {k: v.detach() for k, v in post.items()}
+            actor_loss, actor_metrics, traj = beh.actor_loss(wm, start)
+            critic_loss, critic_metrics = beh.critic_loss(traj)
+            total = model_loss + actor_loss + critic_loss
+            if cfg.repval_scale > 0:
+                repval, repval_metrics = self._repval_loss(batch, post, traj)
+                critic_metrics.update(repval_metrics)
+                total = total + cfg.repval_scale * repval
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()

@@ -60,7 +60,7 @@ class Actor(nn.Module):
 
     def forward(self, feat: torch.Tensor) -> td.Distribution:
         """Action distribution; values are model-unit actions ``(..., action_dim)``."""
-        out = self.net(feat)
+        out = self.net(feat).float()
         if self.spec.is_continuous:
             mean, std = out.chunk(2, -1)
             return BoundedNormal(mean, std, self.min_std, self.max_std)
@@ -192,28 +192,17 @@ class Behavior(nn.Module):
         backprop = self.actor_grad == "dynamics"
         state = {k: v.detach() for k, v in start.items()}
         feats = [wm.rssm.feat(state)]
-        if not backprop:
-            # REINFORCE: roll out without autograd, then evaluate the policy once on all stacked features
-            # (as the official imag_loss does with ``self.pol(inp, 2)``): the same log-probabilities and
-            # entropies, one batched forward/backward instead of H small ones.
-            actions = []
-            with torch.no_grad():
-                for _ in range(horizon):
-                    action = self.actor(feats[-1]).sample()
-                    actions.append(action)
-                    state = wm.rssm.img_step(state, action)
-                    feats.append(wm.rssm.feat(state))
-            feat, action = torch.stack(feats, 0), torch.stack(actions, 0)
-            dist = self.actor(feat[:-1])
-            return {"feat": feat, "action": action, "logp": dist.log_prob(action), "entropy": dist.entropy()}
         actions, logps, ents = [], [], []
         for _ in range(horizon):
             dist = self.actor(feats[-1].detach())
-            action = dist.rsample()
+            action = dist.rsample() if backprop else dist.sample()
             actions.append(action)
             logps.append(dist.log_prob(action.detach()))
             ents.append(dist.entropy())
-            state = wm.rssm.img_step(state, action)
+            # one actor forward per step (kept for its log-prob and entropy); the dynamics run without
+            # autograd for REINFORCE
+            with contextlib.nullcontext() if backprop else torch.no_grad():
+                state = wm.rssm.img_step(state, action)
             feats.append(wm.rssm.feat(state))
         return {
             "feat": torch.stack(feats, 0),

@@ -129,6 +129,10 @@ class DreamerConfig:
     """Environment steps collected with uniform random actions before the first update."""
     log_every: int = 50
     """Write TensorBoard scalars every this many updates."""
+    compute_dtype: str = "float32"
+    """"float32" or "bfloat16": matmuls of the training update under ``torch.autocast`` in bfloat16
+    (official ``jax.compute_dtype: bfloat16``; parameters, optimiser and recurrent state stay float32).
+    Acting always runs in float32."""
     compile: bool = False
     """Wrap the update functions in ``torch.compile`` (measured: see benchmarks/dreamer_throughput.py)."""
     torch_threads: int | None = None
@@ -223,6 +227,8 @@ class DreamerConfig:
             or not 0.0 <= pct[0] < pct[1] <= 100.0
         ):
             _fail("return_norm_percentiles", pct, "a pair (lo, hi) with 0 <= lo < hi <= 100")
+        if self.compute_dtype not in ("float32", "bfloat16"):
+            _fail("compute_dtype", self.compute_dtype, 'one of ("float32", "bfloat16")')
         if self.actor_grad not in ACTOR_GRADS:
             _fail("actor_grad", self.actor_grad, f"one of {ACTOR_GRADS}")
         for name in ("compile", "repval_grad"):

@@ -116,7 +116,8 @@ class TwoHot(nn.Module):
 
     def mean(self, logits: torch.Tensor) -> torch.Tensor:
         """Expected value in the original space of logits ``(..., num_bins)``."""
-        weighted = torch.softmax(logits, -1) * self.bins.to(logits.dtype)
+        logits = logits.float()
+        weighted = torch.softmax(logits, -1) * self.bins
         n = weighted.shape[-1]
         m = n // 2
         if n % 2 == 1:
@@ -135,7 +136,8 @@ class TwoHot(nn.Module):
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood (cross-entropy against the two-hot target), shape ``logits.shape[:-1]``."""
-        return -(self.encode(target.detach().to(logits.dtype)) * torch.log_softmax(logits, -1)).sum(-1)
+        logits = logits.float()
+        return -(self.encode(target.detach().float()) * torch.log_softmax(logits, -1)).sum(-1)
 
 
 class BoundedNormal(td.Distribution):

@@ -175,7 +175,7 @@ class MultiDecoder(nn.Module):
 
     def loss(self, feat: torch.Tensor, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-key squared error summed over the observation dims, shape ``feat.shape[:-1]``."""
-        pred = self(feat)
+        pred = {k: v.float() for k, v in self(feat).items()}
         losses = {}
         for key in self.spec.vectors:
             target = symlog(obs[key].reshape(*feat.shape[:-1], -1))

@@ -88,6 +88,7 @@ class RSSM(nn.Module):
         return torch.cat([state["deter"], state["stoch"]], -1)
 
     def _probs(self, logits: torch.Tensor) -> torch.Tensor:
+        logits = logits.float()
         return unimix_probs(logits.reshape(*logits.shape[:-1], self.stoch, self.classes), self.unimix)
 
     def _block(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,7 @@ class RSSM(nn.Module):
         cand = torch.tanh(reset * cand.flatten(1))
         update = torch.sigmoid(update.flatten(1) - 1.0)
         out = update * cand + (1.0 - update) * deter2
-        return out.reshape(*lead, self.deter)
+        return out.reshape(*lead, self.deter).float()  # the state stays float32 under bf16 autocast
 
     def act_proj(self, action: torch.Tensor) -> torch.Tensor:
         """Action input of the core.

@@ -63,7 +63,7 @@ class WorldModel(nn.Module):
         As the official ``contdisc: True`` the head is trained on ``gamma * (1 - is_terminal)``, so its
         output is the per-step discount of imagination (0 at predicted terminals, ``gamma`` otherwise).
         """
-        return torch.sigmoid(self.cont_head(feat).squeeze(-1))
+        return torch.sigmoid(self.cont_head(feat).squeeze(-1).float())
 
     def loss(
         self, batch: dict[str, torch.Tensor], start: State | None = None
@@ -97,7 +97,9 @@ class WorldModel(nn.Module):
         reward_loss = self.twohot.loss(self.reward_head(feat), batch["reward"])
         # official contdisc: the continue target carries the discount (agent.py, ``con *= 1 - 1 / horizon``)
         cont_target = cfg.gamma * (1.0 - batch["is_terminal"].to(feat.dtype))
-        cont_loss = F.binary_cross_entropy_with_logits(self.cont_head(feat).squeeze(-1), cont_target, reduction="none")
+        cont_loss = F.binary_cross_entropy_with_logits(
+            self.cont_head(feat).squeeze(-1).float(), cont_target, reduction="none"
+        )
         recon_total = sum(recon.values())
         total = (recon_total + reward_loss + cont_loss + cfg.kl_dyn * dyn + cfg.kl_rep * rep).mean()
         metrics = {f"recon_{k}": v.detach().mean() for k, v in recon.items()}

@@ -199,6 +199,19 @@ def test_sb3_eval_and_progress_bar_callbacks_work(tmp_path):
     assert agent.get_env().num_envs == 1 and agent.get_vec_normalize_env() is None
 
 
+def test_bfloat16_compute_dtype_trains_with_float32_state():
+    torch.manual_seed(0)
+    cfg = DreamerConfig.from_preset("tiny", compute_dtype="bfloat16", learning_starts=10**9)
+    agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0)
+    agent.learn(100, progress_bar=False)
+    metrics = agent.train(2)
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert all(p.dtype == torch.float32 for p in agent.world_model.parameters())
+    assert agent.replay.data["deter"].dtype == np.float16  # refreshed from float32 posteriors
+    with pytest.raises(ValueError, match="compute_dtype"):
+        DreamerConfig(compute_dtype="float16")
+
+
 # ----------------------------------------------------------------------------- rare terminal penalty
 def _rare_penalty_replay(steps: int, seed: int) -> ReplayBuffer:
     """Replay of a random walk ``x`` with reward ``0.1 x``; with probability 3 % per step a "drop": reward

@@ -22,10 +22,7 @@ def _batch(obs_spec: ObsSpec, action_dim: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     batch = {k: torch.rand(B, T, n, generator=g) * 2 - 1 for k, n in obs_spec.vectors.items()}
     batch.update(
-        {
-            k: torch.randint(0, 256, (B, T, *s), generator=g, dtype=torch.uint8)
-            for k, s in obs_spec.images.items()
-        }
+        {k: torch.randint(0, 256, (B, T, *s), generator=g, dtype=torch.uint8) for k, s in obs_spec.images.items()}
     )
     batch["action"] = torch.rand(B, T, action_dim, generator=g) * 2 - 1
     batch["reward"] = torch.randn(B, T, generator=g)
@@ -49,9 +46,7 @@ def test_shapes_through_every_module(obs, action):
     assert post["deter"].shape == (B, T, CFG.deter)
     assert post["stoch"].shape == (B, T, CFG.stoch * CFG.classes)
     assert post_probs.shape == prior_probs.shape == (B, T, CFG.stoch, CFG.classes)
-    assert torch.allclose(
-        post["stoch"].reshape(B, T, CFG.stoch, CFG.classes).sum(-1), torch.ones(B, T, CFG.stoch)
-    )
+    assert torch.allclose(post["stoch"].reshape(B, T, CFG.stoch, CFG.classes).sum(-1), torch.ones(B, T, CFG.stoch))
     feat = wm.rssm.feat(post)
     recon = wm.decoder(feat)
     for key, size in obs_spec.vectors.items():
@@ -71,9 +66,7 @@ def test_shapes_through_every_module(obs, action):
     critic_loss, _ = beh.critic_loss(out)
     assert torch.isfinite(actor_loss) and torch.isfinite(critic_loss)
     if not act_spec.is_continuous:  # concatenated one-hots, exactly one per dimension
-        assert torch.allclose(
-            traj["action"].sum(-1), torch.full((CFG.horizon, B * T), float(len(act_spec.nvec)))
-        )
+        assert torch.allclose(traj["action"].sum(-1), torch.full((CFG.horizon, B * T), float(len(act_spec.nvec))))
 
 
 def test_multicategorical_masks_padded_classes():

@@ -54,9 +54,7 @@ def test_actor_loss_reaches_only_actor_and_critic_loss_only_critic(action, actor
 
 def test_world_model_loss_falls_on_fixed_dataset():
     torch.manual_seed(0)
-    agent = Dreamer(
-        gym.make("Pendulum-v1"), config=DreamerConfig.from_preset("tiny", learning_starts=10_000), seed=0
-    )
+    agent = Dreamer(gym.make("Pendulum-v1"), config=DreamerConfig.from_preset("tiny", learning_starts=10_000), seed=0)
     agent.learn(400, progress_bar=False)  # random data only (learning_starts not reached)
     batch = agent._batch_to_torch(agent.replay.sample(8, 16, np.random.default_rng(0)))
     opt = torch.optim.Adam(agent.world_model.parameters(), lr=3e-3)
