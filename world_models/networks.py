@@ -9,12 +9,25 @@ from torch import nn
 from world_models.distributions import symlog
 from world_models.spaces import ObsSpec
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "mlp", "norm"]
+__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "RMSNorm", "mlp", "norm"]
+
+
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` whose scale follows the input's dtype.
+
+    Under bfloat16 autocast the fused kernel then runs (with a float32 scale and a bfloat16 input torch
+    falls back to a slow composite).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise the last dimension."""
+        weight = self.weight.to(x.dtype) if self.weight is not None else None
+        return F.rms_norm(x, self.normalized_shape, weight, self.eps)
 
 
 def norm(units: int) -> nn.Module:
     """RMSNorm with a learned scale, eps 1e-4 (official ``norm: rms``, ``embodied/jax/nets.py::Norm``)."""
-    return nn.RMSNorm(units, eps=1e-4)
+    return RMSNorm(units, eps=1e-4)
 
 
 def mlp(
