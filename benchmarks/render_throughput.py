@@ -6,7 +6,7 @@ Two render paths are timed:
 
 * ``per-camera``: ``DactylEnv.render_cameras`` (per camera: ``mjv_updateScene``, ``mjr_render``,
   ``mjr_readPixels``);
-* ``one-pass``: :class:`gym_dactyl.vision.rendering.MultiCameraRenderer` (one ``mjv_updateScene``, then
+* ``one-pass``: :class:`dactyl_vision.rendering.MultiCameraRenderer` (one ``mjv_updateScene``, then
   ``mjv_updateCamera`` + ``mjv_makeLights`` per extra camera, each camera in its own viewport of one
   framebuffer, a single ``mjr_readPixels``) — what ``CameraObservation`` uses.
 
@@ -29,8 +29,8 @@ import numpy as np
 from evidence import write_json
 
 import gym_dactyl  # noqa: F401  (headless GL)
+from dactyl_vision.rendering import MultiCameraRenderer
 from gym_dactyl import constants as C
-from gym_dactyl.vision.rendering import MultiCameraRenderer
 
 
 def make_env(randomize: bool) -> tuple[gym.Env, str]:
@@ -40,7 +40,7 @@ def make_env(randomize: bool) -> tuple[gym.Env, str]:
     try:
         from wrappers.visual_randomization import VisualRandomization
     except ImportError:
-        from gym_dactyl.vision.appearance import AppearanceRandomization
+        from dactyl_vision.appearance import AppearanceRandomization
 
         return AppearanceRandomization(env), "AppearanceRandomization"
     return VisualRandomization(env), "VisualRandomization"

@@ -3,9 +3,8 @@ import pytest
 import torch
 
 import gym_dactyl  # noqa: F401
-from gym_dactyl import rotations as R
-from gym_dactyl.vision.dataset import PoseSamples, generate_samples
-from gym_dactyl.vision.pose_net import (
+from dactyl_vision.dataset import PoseSamples, generate_samples
+from dactyl_vision.pose_net import (
     PoseNet,
     PoseNetConfig,
     load_pose_net,
@@ -15,6 +14,7 @@ from gym_dactyl.vision.pose_net import (
     rotation_from_6d,
     save_pose_net,
 )
+from gym_dactyl import rotations as R
 
 torch.set_num_threads(1)
 
