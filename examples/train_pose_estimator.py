@@ -71,6 +71,8 @@ class Args:
     """Adam learning rate (cosine-decayed to 2 % of it)."""
     channels: str = "16,32,32,64,64"
     """Conv tower channels."""
+    spatial_channels: int = 0
+    """PoseNet spatial_channels: >0 adds each camera's flattened final feature map (1x1 conv to this many)."""
     train_appearance: str = "table9"
     """Appearance of the training set: table9 (Dactyl Table 9) or nominal (no randomization; an ablation)."""
     augment: bool = True
@@ -268,6 +270,7 @@ def main() -> None:
     config = PoseNetConfig(
         image_size=s,
         channels=tuple(int(c) for c in args.channels.split(",")),
+        spatial_channels=args.spatial_channels,
         pos_mean=tuple(float(v) for v in train.object_pos.mean(0)),
         pos_std=tuple(float(v) for v in train.object_pos.std(0) + 1e-6),
     )
