@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted", "vision")
-#: Appearance of the ``vision`` condition: Table 9 (the pose estimator's training distribution), the vision
-#: package's held-out ranges, or the nominal look.
+#: Appearance of the ``vision`` condition (``dactyl_vision.with_appearance``): Table 9
+#: (``wrappers.VisualRandomization``, the estimator's training distribution), its held-out preset, or nominal.
 VISION_APPEARANCES: tuple[str, ...] = ("table9", "held_out", "nominal")
 
 #: The held-out world of the ``shifted`` condition: scalings of the nominal model, each beyond the
