@@ -6,15 +6,14 @@ Two render paths are timed:
 
 * ``per-camera``: ``DactylEnv.render_cameras`` (per camera: ``mjv_updateScene``, ``mjr_render``,
   ``mjr_readPixels``);
-* ``one-pass``: :class:`gym_dactyl.vision.rendering.MultiCameraRenderer` (one ``mjv_updateScene``, then
+* ``one-pass``: :class:`dactyl_vision.rendering.MultiCameraRenderer` (one ``mjv_updateScene``, then
   ``mjv_updateCamera`` + ``mjv_makeLights`` per extra camera, each camera in its own viewport of one
   framebuffer, a single ``mjr_readPixels``) — what ``CameraObservation`` uses.
 
 "With randomization" wraps the env in ``wrappers.visual_randomization.VisualRandomization`` (Table 9:
-appearance drawn at reset, contrast and per-pixel noise on every frame, included in the time); the
-vision package's own randomizer is used if that module is missing. The state changes between frames
-(one random 80 ms step, not timed). Frames/s counts camera *sets* (one frame = all cameras of the row);
-the ratio is relative to the one-camera 64 px per-camera baseline without randomization.
+appearance drawn at reset, contrast and per-pixel noise on every frame, included in the time). The state
+changes between frames (one random 80 ms step, not timed). Frames/s counts camera *sets* (one frame = all
+cameras of the row); the ratio is relative to the one-camera 64 px per-camera baseline without randomization.
 """
 
 from __future__ import annotations
@@ -29,20 +28,15 @@ import numpy as np
 from evidence import write_json
 
 import gym_dactyl  # noqa: F401  (headless GL)
+from dactyl_vision.rendering import MultiCameraRenderer
 from gym_dactyl import constants as C
-from gym_dactyl.vision.rendering import MultiCameraRenderer
+from wrappers.visual_randomization import VisualRandomization
 
 
 def make_env(randomize: bool) -> tuple[gym.Env, str]:
     env = gym.make("Dactyl-v0", action_type="continuous")
     if not randomize:
         return env, "none"
-    try:
-        from wrappers.visual_randomization import VisualRandomization
-    except ImportError:
-        from gym_dactyl.vision.appearance import AppearanceRandomization
-
-        return AppearanceRandomization(env), "AppearanceRandomization"
     return VisualRandomization(env), "VisualRandomization"
 
 

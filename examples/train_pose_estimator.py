@@ -9,11 +9,14 @@ Outputs in ``--out``: ``data/`` (shards), ``checkpoint.pt`` (resume state, writt
 ``pose_estimator.pt`` (best validation weights + config; ``torch.load(weights_only=True)``),
 ``metrics.json``, ``samples.png`` and ``training.png``.
 
-Test sets (never trained on; other seeds than training): ``table9`` (the training appearance
-distribution), ``nominal`` (no visual randomization), ``held_out`` (colours, lights and camera errors
-outside the training ranges, the vision analogue of the sim-to-real gap) and ``visual_randomization``
-(the wrappers package's ``VisualRandomization`` with its Table 9 defaults: another implementation of the
-same table, i.e. what ``make_vision_env`` shows the estimator).
+Test sets (never trained on; other seeds than training), all rendered through ``wrappers.VisualRandomization``
+(:mod:`dactyl_vision.presets`): ``table9`` (the training appearance distribution, with its image contrast and
+noise), ``nominal`` (no visual randomization) and ``held_out`` (``VisualRandomization.held_out``: colours,
+lights and camera errors outside the training ranges, the vision analogue of the sim-to-real gap).
+
+``--data DIR`` shares rendered datasets between runs; a stored training set with more samples than
+``--num-samples`` (same seed and size) is reused by taking its first samples, which are exactly the samples
+a smaller run renders.
 """
 
 from __future__ import annotations
@@ -32,19 +35,18 @@ import torch
 from torch.nn import functional as F
 
 import gym_dactyl  # noqa: F401  (headless GL before mujoco is imported)
-from gym_dactyl.vision.appearance import HELD_OUT, TABLE9
-from gym_dactyl.vision.dataset import VISUAL_RANDOMIZATION, PoseSamples, load_shards, shard_meta, write_dataset
-from gym_dactyl.vision.pose_net import (
+from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta, write_dataset
+from dactyl_vision.pose_net import (
     PoseNet,
     PoseNetConfig,
     quat_to_matrix,
     rotation_error_deg,
     save_pose_net,
 )
-from gym_dactyl.vision.rendering import check_image_size
+from dactyl_vision.rendering import check_image_size
 
 PAPER_TABLE6 = {"rotation_deg": (5.01, 2.47), "position_mm": (9.27, 4.02)}  # Dactyl Table 6, real images
-APPEARANCES = {"table9": TABLE9, "nominal": None, "held_out": HELD_OUT, "visual_randomization": VISUAL_RANDOMIZATION}
+TEST_SETS = ("table9", "nominal", "held_out")
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Args:
     """Seed of the training data, the network initialisation and the batches."""
     out: str = "runs/pose_estimator"
     """Output directory."""
+    data: str = ""
+    """Dataset directory (default: OUT/data); share it between runs to render once."""
     num_samples: int = 4000
     """Training samples (10 % of them are held out for validation / model selection)."""
     num_test: int = 300
@@ -67,10 +71,14 @@ class Args:
     """Adam learning rate (cosine-decayed to 2 % of it)."""
     channels: str = "16,32,32,64,64"
     """Conv tower channels."""
+    spatial_channels: int = 0
+    """PoseNet spatial_channels: >0 adds each camera's flattened final feature map (1x1 conv to this many)."""
     train_appearance: str = "table9"
     """Appearance of the training set: table9 (Dactyl Table 9) or nominal (no randomization; an ablation)."""
     augment: bool = True
     """Apply Table 9 image contrast 50-150 % and per-pixel noise on the fly (only with table9)."""
+    rot_loss: str = "frobenius"
+    """Rotation loss: frobenius (squared chordal distance) or geodesic (the angle itself, in radians)."""
     threads: int = 1
     """torch threads (the machine is shared)."""
     progress: bool = True
@@ -96,41 +104,53 @@ def parse_args() -> Args:
         raise ValueError(f"num_samples must be >= 20 (10 % is held out for validation), got {args.num_samples}")
     if args.train_appearance not in ("table9", "nominal"):
         raise ValueError(f"train_appearance must be 'table9' or 'nominal', got {args.train_appearance!r}")
+    if args.rot_loss not in ("frobenius", "geodesic"):
+        raise ValueError(f"rot_loss must be 'frobenius' or 'geodesic', got {args.rot_loss!r}")
     if not args.lr > 0:
         raise ValueError(f"lr must be > 0, got {args.lr!r}")
     return args
 
 
 def dataset(root: Path, name: str, n: int, size: int, seed: int, appearance: str, noise: bool, progress: bool):
-    """Render a dataset once; reuse it when its metadata matches."""
+    """Render a dataset once; reuse it (or the first ``n`` samples of a larger one) when its metadata matches."""
     path = root / name
     if any(path.glob("shard_*.npz")):
         meta = shard_meta(path)
-        want = {"num_samples": n, "image_size": size, "seed": seed, "appearance": appearance, "image_noise": noise}
-        if all(meta.get(k) == v for k, v in want.items()):
-            return load_shards(path)
-        raise FileExistsError(f"{path} holds a different dataset ({meta}); use another --out or delete it")
-    write_dataset(path, n, size, seed, APPEARANCES[appearance], appearance, noise, progress=progress)
+        want = {"image_size": size, "seed": seed, "appearance": appearance, "image_noise": noise}
+        if all(meta.get(k) == v for k, v in want.items()) and meta.get("num_samples", -1) >= n:
+            data = load_shards(path, max_samples=n)
+            if len(data) == n:
+                return data
+            raise FileExistsError(f"{path} holds {len(data)} samples, fewer than the {n} needed; delete it")
+        raise FileExistsError(f"{path} holds a different dataset ({meta}); use another --data or delete it")
+    write_dataset(path, n, size, seed, appearance, noise, progress=progress)
     return load_shards(path)
 
 
 def augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Table 9 image randomization per sample: contrast 50-150 % and Gaussian noise σ ~ U[0, 10 %]."""
+    """``VisualRandomization``'s image part: contrast 50-150 % per image, noise σ ~ U[0, 10 %] per sample."""
     x = images.float()
-    b = x.shape[0]
-    contrast = 0.5 + torch.rand(b, 1, 1, 1, 1, generator=gen)
+    b, n_cam = x.shape[:2]
+    contrast = 0.5 + torch.rand(b, n_cam, 1, 1, 1, generator=gen)
     sigma = 25.5 * torch.rand(b, 1, 1, 1, 1, generator=gen)
     mean = x.mean(dim=(2, 3, 4), keepdim=True)
     x = mean + contrast * (x - mean) + sigma * torch.randn(x.shape, generator=gen)
     return x.clamp(0.0, 255.0)
 
 
-def losses(net: PoseNet, images: torch.Tensor, pos: torch.Tensor, rot: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Position MSE on normalised targets and squared Frobenius distance of rotation matrices."""
+def losses(
+    net: PoseNet, images: torch.Tensor, pos: torch.Tensor, rot: torch.Tensor, rot_loss: str = "frobenius"
+) -> tuple[torch.Tensor, ...]:
+    """Position MSE on normalised targets; rotation: squared Frobenius distance or geodesic angle (radians)."""
     pos_n, rot6 = net(images)
     _, r_hat = net.decode(pos_n, rot6)
     loss_pos = F.mse_loss(pos_n, net.normalise_pos(pos))
-    loss_rot = (r_hat - rot).pow(2).sum(dim=(1, 2)).mean()
+    if rot_loss == "geodesic":
+        # angle = acos((tr(R̂ᵀR) - 1) / 2), clamped away from ±1 where acos' gradient is infinite.
+        cos = ((r_hat * rot).sum(dim=(1, 2)) - 1.0) / 2.0
+        loss_rot = torch.acos(cos.clamp(-1.0 + 1e-6, 1.0 - 1e-6)).mean()
+    else:
+        loss_rot = (r_hat - rot).pow(2).sum(dim=(1, 2)).mean()
     return loss_pos, loss_rot
 
 
@@ -228,14 +248,14 @@ def main() -> None:
     # --- data: training set (appearance per --train-appearance), three test sets from other seeds
     t0 = time.time()
     s = args.image_size
-    root = out / "data"
+    root = Path(args.data) if args.data else out / "data"
     train_all = dataset(root, f"train_{args.train_appearance}", args.num_samples, s, args.seed, args.train_appearance,
                         False, args.progress)  # fmt: skip
     tests = {
         name: dataset(
             root, f"test_{name}", args.num_test, s, 10_000 + args.seed, name, name != "nominal", args.progress
         )
-        for name in APPEARANCES
+        for name in TEST_SETS
     }
     n_val = max(1, len(train_all) // 10)  # the last episodes: samples of one episode never straddle the split
     n_tr = len(train_all) - n_val
@@ -250,6 +270,7 @@ def main() -> None:
     config = PoseNetConfig(
         image_size=s,
         channels=tuple(int(c) for c in args.channels.split(",")),
+        spatial_channels=args.spatial_channels,
         pos_mean=tuple(float(v) for v in train.object_pos.mean(0)),
         pos_std=tuple(float(v) for v in train.object_pos.std(0) + 1e-6),
     )
@@ -292,7 +313,7 @@ def main() -> None:
         for k in range(steps_per_epoch):
             idx = perm[k * args.batch_size : (k + 1) * args.batch_size]
             x = augment(images_t[idx], gen) if do_augment else images_t[idx]
-            loss_pos, loss_rot = losses(net, x, pos_t[idx], rot_t[idx])
+            loss_pos, loss_rot = losses(net, x, pos_t[idx], rot_t[idx], args.rot_loss)
             opt.zero_grad(set_to_none=True)
             (loss_pos + loss_rot).backward()
             opt.step()
@@ -320,7 +341,7 @@ def main() -> None:
               f"{metrics['rotation_deg_mean']:6.2f} deg  ({time.time() - t_train:.0f} s)", flush=True)  # fmt: skip
 
     # --- evaluation of the best-validation weights on the held-out test sets
-    from gym_dactyl.vision.pose_net import load_pose_net
+    from dactyl_vision.pose_net import load_pose_net
 
     best_net = load_pose_net(out / "pose_estimator.pt")
     results = {name: evaluate(best_net, data) for name, data in tests.items()}

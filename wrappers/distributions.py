@@ -307,3 +307,54 @@ def episode_generator(
     entropy = getattr(parent, "entropy", None)
     spawn_key = tuple(getattr(parent, "spawn_key", ())) + (key,)
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=spawn_key)))
+
+
+@dataclass(frozen=True)
+class SignedUniform(Distribution):
+    """A magnitude uniform on ``[low, high]`` with a random sign: support ``[-high, -low] ∪ [low, high]``.
+
+    Describes a deviation that is at least ``low`` away from zero, e.g. a held-out range just outside a
+    training range ``Uniform(-low, low)``. Draws two numbers per sample (magnitude, sign).
+
+    Args:
+        low: smallest magnitude, ``>= 0``.
+        high: largest magnitude, ``>= low``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = SignedUniform(1.0, 3.0).sample(np.random.default_rng(0), size=100)
+        >>> bool(((np.abs(x) >= 1.0) & (np.abs(x) <= 3.0)).all()), bool((x < 0).any() and (x > 0).any())
+        (True, True)
+    """
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        low, high = check_range("SignedUniform(low, high)", (self.low, self.high))
+        if low < 0:
+            raise InvalidArgumentError(f"SignedUniform(low, high) needs 0 <= low <= high, got ({low!r}, {high!r})")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    def sample(self, rng: np.random.Generator, size: Size = None) -> Any:  # noqa: D102
+        magnitude = self.low + (self.high - self.low) * rng.random(size)
+        sign = np.where(rng.random(size) < 0.5, -1.0, 1.0)
+        return _out(np.asarray(sign * magnitude), size)
+
+    def scaled(self, factor: float, center: float) -> Distribution:  # noqa: D102
+        """Scale the magnitudes by ``factor``; only defined around ``center == 0``.
+
+        Raises:
+            ValueError: if ``center`` is not 0.
+        """
+        factor = _check_factor(factor)
+        if center != 0.0:
+            raise InvalidArgumentError(f"SignedUniform can only be scaled around center 0, got center={center!r}")
+        if factor == 1.0:
+            return self
+        return SignedUniform(factor * self.low, factor * self.high)
+
+    @property
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        return (-self.high, self.high)

@@ -21,7 +21,7 @@ from wrappers._validation import (
     check_sigma,
     model_ids,
 )
-from wrappers.distributions import Distribution, Uniform, check_distribution, episode_generator
+from wrappers.distributions import Distribution, SignedUniform, Uniform, check_distribution, episode_generator
 from wrappers.physics_randomization import _mujoco_model
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "CAMERA_POSITION_OFFSET",
     "CAMERA_ROTATION_DEG",
     "CONTRAST",
+    "HELD_OUT",
     "LIGHT_RELATIVE_INTENSITY",
     "LIGHT_TOTAL_INTENSITY",
     "OBJECT_GLOSS",
@@ -36,6 +37,7 @@ __all__ = [
     "OBJECT_METALLIC",
     "OBJECT_SATURATION_OFFSET",
     "OBJECT_VALUE_OFFSET",
+    "PIXEL_NOISE",
     "ROBOT_GLOSS",
     "ROBOT_METALLIC",
     "VisualRandomization",
@@ -55,6 +57,25 @@ OBJECT_VALUE_OFFSET = Uniform(-0.15, 0.15)  # object value +-15 %
 OBJECT_METALLIC = Uniform(0.05, 0.15)  # object metallic 5-15 %
 OBJECT_GLOSS = Uniform(0.05, 0.15)  # object gloss 5-15 %
 CONTRAST = Uniform(0.5, 1.5)  # image contrast 50-150 %
+PIXEL_NOISE = Uniform(0.0, 0.1)  # per-pixel Gaussian noise, sigma up to 10 % of 255, drawn per episode
+
+#: The held-out appearance: every range just beyond Table 9 (larger camera errors, stronger object tints,
+#: shinier materials, 2-3 brighter *coloured* lights), image contrast and noise as in Table 9. Keyword
+#: arguments of :class:`VisualRandomization`; :meth:`VisualRandomization.held_out` builds it. The vision
+#: analogue of the sim-to-real gap: a pose estimator trained on Table 9 never sees these appearances.
+HELD_OUT: dict[str, Any] = {
+    "camera_position_offset": SignedUniform(0.0015, 0.004),
+    "camera_rotation_deg": Uniform(3.0, 5.0),
+    "camera_fovy_offset_deg": SignedUniform(1.0, 3.0),
+    "num_lights": (2, 3),
+    "light_total_intensity": Uniform(15.0, 25.0),
+    "light_color_saturation": Uniform(0.4, 0.8),
+    "robot_metallic": Uniform(0.3, 0.6),
+    "object_saturation_offset": SignedUniform(0.25, 0.5),
+    "object_value_offset": SignedUniform(0.2, 0.4),
+    "object_metallic": Uniform(0.2, 0.5),
+    "object_gloss": Uniform(0.2, 0.5),
+}
 
 _VISUAL_FIELDS = (
     "cam_pos",
@@ -71,6 +92,10 @@ _VISUAL_FIELDS = (
     "mat_roughness",
     "geom_rgba",
 )
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.array([colorsys.hsv_to_rgb(*hsv) for hsv in zip(h, s, v, strict=True)]).reshape(len(h), 3)
 
 
 def _unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -97,23 +122,40 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                                                               (``light_active``), the rest off; each
                                                               placed uniformly on the upper hemisphere
                                                               around ``light_center``, aimed at it
-                        relative intensity 1-5, total 0-15    diffuse = unit * total * rel / sum(rel)
-    robot               colours random RGB                    ``mat_rgba`` / ``geom_rgba`` RGB ~ U[0, 1]
+                        relative intensity 1-5, total 0-15    diffuse = unit * total * rel / sum(rel),
+                                                              white (``light_color_saturation`` tints
+                                                              them: held-out appearance only)
+    robot               colours random RGB                    ``geom_rgba`` RGB ~ U[0, 1] *per geom*
+                                                              (every link its own colour)
                         metallic 5-25 %, gloss 0-100 %        ``mat_specular`` / ``mat_shininess``
-    object              hue +-1 %, sat. +-15 %, value +-15 %  HSV offsets around the nominal colour
+    object              hue +-1 %, sat. +-15 %, value +-15 %  HSV offsets around the nominal colour; an
+                                                              achromatic nominal colour (the textured
+                                                              block's white) has no hue, so it gets a
+                                                              uniformly random hue and saturation
+                                                              ``|offset|`` (a weak tint of the texture)
                         metallic and gloss 5-15 %             ``mat_specular`` / ``mat_shininess``
-    images              contrast 50-150 %                     ``mean + c * (img - mean)`` per image
-                        per-pixel Gaussian noise +-10 %       N(0, (0.1 * 255)^2) per pixel and channel
+    images              contrast 50-150 %                     ``mean + c * (img - mean)``, ``c`` drawn
+                                                              per image (each camera, each frame)
+                        per-pixel Gaussian noise +-10 %       N(0, (sigma * 255)^2) per pixel and
+                                                              channel, sigma ~ U[0, 10 %] per episode
     ==================  ====================================  ===========================================
+
+    Where the two earlier implementations of this table differed, the behaviour kept is the one that
+    covers the row more fully: per-geom robot colours (not one colour for the whole hand: the paper's
+    renders show differently coloured links), sigma of the noise sampled per episode (a fixed 10 % never
+    shows the estimator a clean or lightly noisy image), contrast drawn per image (every camera sees its
+    own), lights uniform on the upper hemisphere (not biased to high elevations). :data:`HELD_OUT` /
+    :meth:`held_out` is the held-out appearance, the same code path with ranges beyond Table 9.
 
     Which parts of the model each group uses: *cameras* the named ``cameras`` (default
     :data:`gym_dactyl.constants.CAMERA_NAMES` when the model has them, else every camera); *lights* the
     model's lights (Dactyl-v0 provides 6; with fewer than 4 all are used) — positions and directions only
-    for lights attached to the world body, others keep their pose; *robot* the materials of every geom on a
-    non-world, non-mocap body outside the object (or ``robot_materials`` by name), and the ``geom_rgba`` of
-    such geoms without a material; *object* the materials (or, without one, ``geom_rgba``) of
-    ``object_geoms``. Metallic and gloss are written to the classic renderer's ``mat_specular`` and
-    ``mat_shininess``, and to ``mat_metallic`` / ``mat_roughness = 1 - gloss`` for PBR renderers.
+    for lights attached to the world body, others keep their pose; *robot* the ``geom_rgba`` of every geom
+    on a non-world, non-mocap body outside the object (MuJoCo's renderer uses it instead of the material's
+    colour when it differs from the default grey, so each geom gets its own colour) and those geoms'
+    materials (or ``robot_materials`` by name) for metallic and gloss; *object* the materials (or, without
+    one, ``geom_rgba``) of ``object_geoms``. Metallic and gloss are written to the classic renderer's
+    ``mat_specular`` and ``mat_shininess``, and to ``mat_metallic`` / ``mat_roughness = 1 - gloss`` for PBR renderers.
 
     Image noise applies to what :meth:`render` returns and to :meth:`render_cameras` (the same call
     forwarded to the env's ``render_cameras`` when it has one, e.g. Dactyl-v0); :meth:`randomize_image`
@@ -126,7 +168,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     ``scale`` sets the strength: it multiplies the width of every *offset* (camera pose, fovy, HSV,
     contrast around 1, noise sigma) around the nominal value; for draws that have no nominal centre
-    (light positions and intensities, random robot colours, metallic and gloss values) the result is
+    (light positions, intensities and colours, random robot colours, metallic and gloss values) the result is
     ``nominal + min(scale, 1) * (draw - nominal)``, and which lights are on follows the draw whenever
     ``scale > 0``. ``scale=0`` leaves the model and the
     images exactly nominal. Each group can also be switched off (``cameras_enabled`` ...).
@@ -157,8 +199,11 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         object_value_offset: additive value offset.
         object_metallic: object metallic in [0, 1].
         object_gloss: object gloss in [0, 1].
+        light_color_saturation: saturation of each light's colour (random hue), support in [0, 1];
+            None (Table 9): white lights.
         contrast: image contrast factor (support >= 0).
-        pixel_noise: standard deviation of the per-pixel noise as a fraction of 255, ``>= 0``.
+        pixel_noise: standard deviation of the per-pixel noise as a fraction of 255: a number ``>= 0``
+            (fixed) or a distribution with support ``>= 0`` drawn once per episode.
         cameras_enabled: randomize cameras.
         lights_enabled: randomize lights.
         robot_enabled: randomize robot appearance.
@@ -206,8 +251,9 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         object_value_offset: Distribution = OBJECT_VALUE_OFFSET,
         object_metallic: Distribution = OBJECT_METALLIC,
         object_gloss: Distribution = OBJECT_GLOSS,
+        light_color_saturation: Distribution | None = None,
         contrast: Distribution = CONTRAST,
-        pixel_noise: float = 0.1,
+        pixel_noise: float | Distribution = PIXEL_NOISE,
         cameras_enabled: bool = True,
         lights_enabled: bool = True,
         robot_enabled: bool = True,
@@ -236,6 +282,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             object_value_offset=object_value_offset,
             object_metallic=object_metallic,
             object_gloss=object_gloss,
+            light_color_saturation=light_color_saturation,
             contrast=contrast,
             pixel_noise=pixel_noise,
             cameras_enabled=cameras_enabled,
@@ -294,7 +341,16 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._contrast = check_distribution("contrast", contrast, allow_none=False, min_value=0.0).scaled(
             self.scale, 1.0
         )
-        self.pixel_noise = check_sigma("pixel_noise", pixel_noise) * self.scale
+        if isinstance(pixel_noise, Distribution):
+            noise = check_distribution("pixel_noise", pixel_noise, allow_none=False, min_value=0.0)
+        else:
+            noise = Uniform(check_sigma("pixel_noise", pixel_noise), check_sigma("pixel_noise", pixel_noise))
+        self._pixel_noise = noise.scaled(self.scale, 0.0)
+        self.pixel_noise = float(self._pixel_noise.support[1])
+        """This episode's noise sigma (fraction of 255), drawn at :meth:`reset` (before it: the largest)."""
+        self._light_color_saturation = (
+            None if light_color_saturation is None else unit_interval("light_color_saturation", light_color_saturation)
+        )
 
         self._model, self._data = _mujoco_model(env, "VisualRandomization")
         m = self._model
@@ -324,6 +380,26 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._rng: np.random.Generator | None = None
         self._image_rng = np.random.default_rng(0)
         self.sampled: dict[str, Any] = {}
+
+    @classmethod
+    def held_out(cls, env: gym.Env, **kwargs: Any) -> VisualRandomization:
+        """The held-out appearance (:data:`HELD_OUT`): every range beyond Table 9, coloured lights.
+
+        Args:
+            env: the env to wrap.
+            **kwargs: further :class:`VisualRandomization` arguments; they override :data:`HELD_OUT`'s.
+
+        Returns:
+            ``VisualRandomization(env, **{**HELD_OUT, **kwargs})``.
+
+        Example:
+            >>> import gymnasium as gym, gym_dactyl
+            >>> env = VisualRandomization.held_out(gym.make("Dactyl-v0"))
+            >>> _, info = env.reset(seed=0)
+            >>> 2 <= info["visual"]["num_lights"] <= 3
+            True
+        """
+        return cls(env, **{**HELD_OUT, **kwargs})
 
     # ------------------------------------------------------------------ name resolution
     def _resolve_cameras(self, cameras: Sequence[str] | None) -> np.ndarray:
@@ -379,8 +455,18 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                         f"robot_materials must name materials of the model, got {n!r} which the model lacks"
                     )
                 mats.append(i)
-        rgba_geoms = [g for g in robot_geoms if m.geom_matid[g] < 0]
-        return np.asarray(mats, dtype=int), np.asarray(rgba_geoms, dtype=int)
+        # Every robot geom gets its own colour through geom_rgba, which MuJoCo's renderer uses instead of the
+        # material's colour unless it is the default grey; the nominal colour a geom shows is remembered so
+        # that scale < 1 interpolates from what was on screen.
+        default = np.array([0.5, 0.5, 0.5, 1.0], dtype=np.float32)
+        shown = [
+            m.mat_rgba[m.geom_matid[g], :3]
+            if m.geom_matid[g] >= 0 and np.array_equal(m.geom_rgba[g], default)
+            else m.geom_rgba[g, :3]
+            for g in robot_geoms
+        ]
+        self._robot_shown_rgb = np.asarray(shown, dtype=float).reshape(len(robot_geoms), 3)
+        return np.asarray(mats, dtype=int), np.asarray(robot_geoms, dtype=int)
 
     # ------------------------------------------------------------------ sampling and writing
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -405,8 +491,10 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         s["light_direction"] = np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)  # from centre to light
         s["light_relative_intensity"] = self._light_rel.sample(rng, nl)
         s["light_total_intensity"] = self._light_total.sample(rng)
+        hue, sat = rng.random(nl), draw(self._light_color_saturation, nl)
+        s["light_color"] = _hsv_to_rgb(hue, np.clip(sat, 0.0, 1.0), np.ones(nl))
 
-        s["robot_rgb"] = rng.random((len(self._robot_mats) + len(self._robot_rgba_geoms), 3))
+        s["robot_rgb"] = rng.random((len(self._robot_rgba_geoms), 3))
         s["robot_metallic"] = self._robot_metallic.sample(rng, len(self._robot_mats))
         s["robot_gloss"] = self._robot_gloss.sample(rng, len(self._robot_mats))
 
@@ -414,6 +502,8 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         s["object_hsv_offset"] = np.stack([draw(d, n_obj) for d in self._hsv], axis=1).reshape(n_obj, 3)
         s["object_metallic"] = self._object_metallic.sample(rng, len(self._object_mats))
         s["object_gloss"] = self._object_gloss.sample(rng, len(self._object_mats))
+        s["object_hue"] = rng.random(n_obj)  # used where the nominal colour has no hue
+        s["pixel_noise"] = float(self._pixel_noise.sample(rng))
         return s
 
     def _write(self, s: dict[str, Any]) -> None:
@@ -434,7 +524,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             m.light_active[:] = np.arange(m.nlight) < n
             rel = s["light_relative_intensity"]
             share = np.where(np.arange(m.nlight) < n, rel / max(rel[:n].sum(), 1e-12), 0.0)
-            diffuse = (self.light_intensity_unit * s["light_total_intensity"] * share)[:, None] * np.ones(3)
+            diffuse = (self.light_intensity_unit * s["light_total_intensity"] * share)[:, None] * s["light_color"]
             active = np.arange(m.nlight) < n
             m.light_diffuse[active] = nom["light_diffuse"][active] + w * (
                 diffuse[active] - nom["light_diffuse"][active]
@@ -447,15 +537,14 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             m.light_dir[wl] = np.where(norm > 1e-9, direction / np.maximum(norm, 1e-9), nom["light_dir"][wl])
         if self.enabled["robot"]:
             mats, geoms = self._robot_mats, self._robot_rgba_geoms
-            rgb = s["robot_rgb"]
-            m.mat_rgba[mats, :3] = nom["mat_rgba"][mats, :3] + w * (rgb[: len(mats)] - nom["mat_rgba"][mats, :3])
-            m.geom_rgba[geoms, :3] = nom["geom_rgba"][geoms, :3] + w * (rgb[len(mats) :] - nom["geom_rgba"][geoms, :3])
+            if w > 0 and len(geoms):
+                m.geom_rgba[geoms, :3] = self._robot_shown_rgb + w * (s["robot_rgb"] - self._robot_shown_rgb)
             self._write_finish(mats, s["robot_metallic"], s["robot_gloss"])
         if self.enabled["object"]:
             mats, geoms = self._object_mats, self._object_rgba_geoms
-            off = s["object_hsv_offset"]
-            m.mat_rgba[mats, :3] = self._shift_hsv(nom["mat_rgba"][mats, :3], off[: len(mats)])
-            m.geom_rgba[geoms, :3] = self._shift_hsv(nom["geom_rgba"][geoms, :3], off[len(mats) :])
+            off, hue = s["object_hsv_offset"], s["object_hue"]
+            m.mat_rgba[mats, :3] = self._shift_hsv(nom["mat_rgba"][mats, :3], off[: len(mats)], hue[: len(mats)])
+            m.geom_rgba[geoms, :3] = self._shift_hsv(nom["geom_rgba"][geoms, :3], off[len(mats) :], hue[len(mats) :])
             self._write_finish(mats, s["object_metallic"], s["object_gloss"])
 
     def _write_finish(self, mats: np.ndarray, metallic: np.ndarray, gloss: np.ndarray) -> None:
@@ -468,12 +557,14 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             m.mat_roughness[mats] = nom["mat_roughness"][mats] + w * (1.0 - gloss - nom["mat_roughness"][mats])
 
     @staticmethod
-    def _shift_hsv(rgb: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    def _shift_hsv(rgb: np.ndarray, offset: np.ndarray, random_hue: np.ndarray) -> np.ndarray:
         out = rgb.copy()
         for i, (color, (dh, ds, dv)) in enumerate(zip(rgb, offset, strict=True)):
             if dh == 0.0 and ds == 0.0 and dv == 0.0:
                 continue  # exactly nominal (an HSV round trip is not bit-exact)
             h, s, v = colorsys.rgb_to_hsv(*color)
+            if s == 0.0:  # achromatic (e.g. the white under a texture): no hue to offset, so tint it
+                h, ds = random_hue[i], abs(ds)
             out[i] = colorsys.hsv_to_rgb((h + dh) % 1.0, min(max(s + ds, 0.0), 1.0), min(max(v + dv, 0.0), 1.0))
         return out
 
@@ -482,7 +573,8 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Apply contrast and per-pixel Gaussian noise to ``uint8`` image(s) of shape ``(..., H, W, C)``.
 
         Each image (leading index) gets its own contrast factor ``c``: ``mean + c * (img - mean)``, then
-        noise ``N(0, (pixel_noise * 255)^2)`` per pixel and channel; the result is rounded and clipped to
+        noise ``N(0, (pixel_noise * 255)^2)`` per pixel and channel (``pixel_noise``: this episode's
+        sigma); the result is rounded and clipped to
         ``uint8``. Draws come from the episode's image generator (set at :meth:`reset`).
 
         Args:
@@ -535,6 +627,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._rng = episode_generator(self.env, seed, type(self).__name__, self._rng)
         self.sampled = self._sample(self._rng)
         self._image_rng = np.random.Generator(np.random.PCG64(self._rng.integers(2**63)))
+        self.pixel_noise = self.sampled["pixel_noise"]
         self._write(self.sampled)
         obs, info = self.env.reset(seed=seed, options=options)
         mujoco.mj_camlight(self._model, self._data)  # camera/light poses in data follow the new model
@@ -547,7 +640,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.step(action)
 
     def restore_nominal(self) -> None:
-        """Write the nominal appearance back."""
+        """Write the nominal appearance back (images keep their per-frame contrast and noise)."""
         self.sampled = {}
         self._write({})
         mujoco.mj_camlight(self._model, self._data)

@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted", "vision")
-#: Appearance of the ``vision`` condition: Table 9 (the pose estimator's training distribution), the vision
-#: package's held-out ranges, or the nominal look.
+#: Appearance of the ``vision`` condition (``dactyl_vision.with_appearance``): Table 9
+#: (``wrappers.VisualRandomization``, the estimator's training distribution), its held-out preset, or nominal.
 VISION_APPEARANCES: tuple[str, ...] = ("table9", "held_out", "nominal")
 
 #: The held-out world of the ``shifted`` condition: scalings of the nominal model, each beyond the
@@ -239,7 +239,7 @@ def make_condition_env(
         train_groups: randomization groups of the ``randomized`` condition.
         scale: randomization scale of the ``randomized`` condition.
         render_mode, size: video rendering (``None`` or ``"rgb_array"``; pixels).
-        pose_estimator: a ``gym_dactyl.vision.pose_net.PoseNet`` (see :func:`ppo.vision.load_pose_estimator`);
+        pose_estimator: a ``dactyl_vision.pose_net.PoseNet`` (see :func:`ppo.vision.load_pose_estimator`);
             required by, and only used for, the ``vision`` condition.
         vision_appearance: one of :data:`VISION_APPEARANCES` (``vision`` only).
         wrist: ``"free"`` or ``"locked"``, as for :func:`make_dactyl_env`.
@@ -282,9 +282,7 @@ def _make_vision_env(
     render_mode: str | None, size: int, wrist: str = "free",
 ) -> gym.Env:  # fmt: skip
     """Nominal physics, per-episode appearance randomization, block pose from the estimator (see module doc)."""
-    from gym_dactyl.vision.appearance import HELD_OUT, TABLE9, AppearanceRandomization
-    from gym_dactyl.vision.pose_from_vision import PoseFromVision
-    from gym_dactyl.vision.pose_net import PoseNet
+    from dactyl_vision import PoseFromVision, PoseNet, with_appearance
 
     if not isinstance(pose_estimator, PoseNet):
         raise ValueError(
@@ -296,11 +294,9 @@ def _make_vision_env(
         goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, render_mode=render_mode, size=size,
         wrist=wrist,
     )  # fmt: skip
-    # The vision package's own Table 9 randomizer (not wrappers.visual_randomization): the one the estimator's
-    # training images were rendered with; it draws from a private generator, so goals match the other conditions.
-    ranges = {"table9": TABLE9, "held_out": HELD_OUT, "nominal": None}[appearance]
-    env = AppearanceRandomization(env, ranges)
-    return PoseFromVision(env, pose_estimator)
+    # wrappers.VisualRandomization (Table 9, the estimator's training randomization, or its held-out preset); it
+    # draws from a private generator, so goals match the other conditions.
+    return PoseFromVision(with_appearance(env, appearance), pose_estimator)
 
 
 def make_train_env_fn(

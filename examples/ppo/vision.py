@@ -1,7 +1,7 @@
 """The ``vision`` evaluation condition's pose estimator: load and check a ``pose_estimator.pt``.
 
 Dactyl §2 ("block, vision", Table 3) runs the state-trained policy with the block's position and orientation
-estimated from three camera images; ``gym_dactyl.vision.PoseFromVision`` does the replacement, this module
+estimated from three camera images; ``dactyl_vision.PoseFromVision`` does the replacement, this module
 only loads the estimator written by ``examples/train_pose_estimator.py`` and turns every way a path can be
 wrong into an error that names it.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dactyl_vision.pose_net import PoseNet, load_pose_net
 from gym_dactyl import constants as C
-from gym_dactyl.vision.pose_net import PoseNet, load_pose_net
 
 __all__ = ["POSE_MODEL_FILE", "load_pose_estimator", "resolve_pose_model"]
 

@@ -25,8 +25,8 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import gym_dactyl  # noqa: F401
+from dactyl_vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
 from gym_dactyl.constants import POLICY_KEYS
-from gym_dactyl.vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TINY = ["--n-steps", "32", "--batch-size", "64", "--n-epochs", "1", "--dense-units", "16", "--lstm-units", "16",

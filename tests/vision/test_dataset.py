@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from gym_dactyl.vision.dataset import ShardWriter, generate_samples, load_shards, shard_meta, write_dataset
+from dactyl_vision.dataset import ShardWriter, generate_samples, load_shards, shard_meta, write_dataset
 
 
 def test_writer_loader_round_trip(tmp_path):
@@ -34,11 +34,13 @@ def test_loader_and_writer_errors(tmp_path):
         next(generate_samples(1, image_size=32))
     with pytest.raises(ValueError, match="num_samples"):
         next(generate_samples(-1))
+    with pytest.raises(ValueError, match="appearance"):
+        next(generate_samples(1, appearance="sepia"))
 
 
 def test_generated_samples_are_labelled_and_reproducible(tmp_path):
-    write_dataset(tmp_path / "a", 6, seed=3, appearance_name="nominal", shard_size=4, progress=False)
-    write_dataset(tmp_path / "b", 6, seed=3, appearance_name="nominal", shard_size=4, progress=False)
+    write_dataset(tmp_path / "a", 6, seed=3, appearance="nominal", shard_size=4, progress=False)
+    write_dataset(tmp_path / "b", 6, seed=3, appearance="nominal", shard_size=4, progress=False)
     a, b = load_shards(tmp_path / "a"), load_shards(tmp_path / "b")
     np.testing.assert_array_equal(a.images, b.images)
     np.testing.assert_array_equal(a.object_quat, b.object_quat)
@@ -51,3 +53,16 @@ def test_generated_samples_are_labelled_and_reproducible(tmp_path):
     assert not list((tmp_path / "a").glob("*.tmp"))
     with pytest.raises(FileExistsError):
         write_dataset(tmp_path / "a", 2, progress=False)
+
+
+def test_test_sets_are_rendered_through_visual_randomization():
+    """table9 images with image noise are not the clean ones; the states (labels) are the same."""
+    clean = list(generate_samples(2, seed=5, appearance="table9"))
+    noisy = list(generate_samples(2, seed=5, appearance="table9", image_noise=True))
+    nominal = list(generate_samples(2, seed=5, appearance="nominal"))
+    for (ic, pc, qc), (i_n, pn, qn), (i0, p0, q0) in zip(clean, noisy, nominal, strict=True):
+        np.testing.assert_array_equal(pc, pn)
+        np.testing.assert_array_equal(qc, qn)
+        np.testing.assert_array_equal(pc, p0)  # the appearance never changes the physics
+        np.testing.assert_array_equal(qc, q0)
+        assert not np.array_equal(ic, i_n) and not np.array_equal(ic, i0)

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 import gym_dactyl  # noqa: F401
+from dactyl_vision.camera_observation import CameraObservation
+from dactyl_vision.pose_from_vision import PoseFromVision, make_vision_env
+from dactyl_vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
 from gym_dactyl import rotations as R
-from gym_dactyl.vision.appearance import AppearanceRandomization
-from gym_dactyl.vision.camera_observation import CameraObservation
-from gym_dactyl.vision.pose_from_vision import PoseFromVision, make_vision_env
-from gym_dactyl.vision.pose_net import PoseNet, PoseNetConfig, save_pose_net
+from wrappers.visual_randomization import VisualRandomization
 
 torch.set_num_threads(1)
 
@@ -47,7 +47,7 @@ def test_keeps_observation_space_and_replaces_pose(net):
 
 
 def test_uses_inner_images(net):
-    inner = CameraObservation(AppearanceRandomization(gym.make("Dactyl-v0")), width=64, height=64)
+    inner = CameraObservation(VisualRandomization(gym.make("Dactyl-v0")), width=64, height=64)
     env = PoseFromVision(inner, net)
     assert env.observation_space == inner.observation_space
     obs, _ = env.reset(seed=1)
@@ -79,7 +79,7 @@ def test_make_vision_env(tmp_path, net):
 
 
 def test_rollout_pose_errors(net):
-    from gym_dactyl.vision.pose_from_vision import rollout_pose_errors
+    from dactyl_vision.pose_from_vision import rollout_pose_errors
 
     env = PoseFromVision(gym.make("Dactyl-v0"), net)  # discrete actions
     e = rollout_pose_errors(env, episodes=2, steps=3, seed=0)

@@ -3,9 +3,8 @@ import pytest
 import torch
 
 import gym_dactyl  # noqa: F401
-from gym_dactyl import rotations as R
-from gym_dactyl.vision.dataset import PoseSamples, generate_samples
-from gym_dactyl.vision.pose_net import (
+from dactyl_vision.dataset import PoseSamples, generate_samples
+from dactyl_vision.pose_net import (
     PoseNet,
     PoseNetConfig,
     load_pose_net,
@@ -15,6 +14,7 @@ from gym_dactyl.vision.pose_net import (
     rotation_from_6d,
     save_pose_net,
 )
+from gym_dactyl import rotations as R
 
 torch.set_num_threads(1)
 
@@ -50,6 +50,25 @@ def test_save_load_weights_only(tmp_path):
 def test_invalid_config():
     with pytest.raises(ValueError, match="channels"):
         PoseNet(PoseNetConfig(channels=(8,)))
+    with pytest.raises(ValueError, match="sizes"):
+        PoseNet(PoseNetConfig(spatial_channels=-1))
+
+
+@pytest.mark.parametrize("size", [64, 75])
+def test_spatial_features_round_trip(tmp_path, size):
+    net = PoseNet(PoseNetConfig(image_size=size, channels=(8, 8, 8, 8), hidden=32, spatial_channels=4)).eval()
+    x = torch.randint(0, 256, (2, 3, size, size, 3), dtype=torch.uint8)
+    pos, rot6 = net(x)
+    assert pos.shape == (2, 3) and rot6.shape == (2, 6)
+    save_pose_net(net, tmp_path / "m.pt")
+    torch.testing.assert_close(load_pose_net(tmp_path / "m.pt")(x)[1], rot6)
+    # a checkpoint saved before spatial_channels existed (no such key) loads as spatial_channels=0
+    plain = PoseNet(PoseNetConfig(image_size=64, channels=(8, 8, 8), hidden=32))
+    save_pose_net(plain, tmp_path / "old.pt")
+    payload = torch.load(tmp_path / "old.pt", weights_only=True)
+    del payload["config"]["spatial_channels"]
+    torch.save(payload, tmp_path / "old.pt")
+    assert load_pose_net(tmp_path / "old.pt").config.spatial_channels == 0
 
 
 def test_tiny_estimator_beats_mean_predictor():

@@ -3,16 +3,16 @@ import numpy as np
 import pytest
 
 import gym_dactyl  # noqa: F401
+from dactyl_vision.camera_observation import CameraObservation, find_image_randomizer
+from dactyl_vision.rendering import MultiCameraRenderer
 from gym_dactyl import constants as C
-from gym_dactyl.vision.appearance import TABLE9, AppearanceRandomization
-from gym_dactyl.vision.camera_observation import CameraObservation, find_image_randomizer
-from gym_dactyl.vision.rendering import MultiCameraRenderer
+from wrappers.visual_randomization import VisualRandomization
 
 
 def make(width=64, height=64, randomize=False):
     env = gym.make("Dactyl-v0", action_type="continuous")
     if randomize:
-        env = AppearanceRandomization(env, TABLE9)
+        env = VisualRandomization(env)
     return CameraObservation(env, width=width, height=height)
 
 
@@ -64,7 +64,7 @@ def test_pixel_noise_is_fresh_every_frame():
     env = make(randomize=True)
     for seed in range(20):  # find an episode with non-zero noise
         env.reset(seed=seed)
-        if env.env.randomizer.noise_sigma > 0.02:
+        if env.env.pixel_noise > 0.02:
             break
     first = env.observation({})["images"]
     second = env.observation({})["images"]  # same state, new noise
@@ -75,7 +75,7 @@ def test_pixel_noise_is_fresh_every_frame():
 def test_finds_randomizer_in_stack():
     env = gym.make("Dactyl-v0")
     assert find_image_randomizer(env) is None
-    wrapped = AppearanceRandomization(env)
+    wrapped = VisualRandomization(env)
     assert find_image_randomizer(gym.wrappers.PassiveEnvChecker(wrapped)) == wrapped.randomize_image
 
 

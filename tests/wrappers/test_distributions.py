@@ -206,3 +206,21 @@ def test_episode_generator_seeding() -> None:
     assert env2.unwrapped.np_random.bit_generator.state == state
     env.close()
     env2.close()
+
+
+def test_signed_uniform_magnitude_sign_and_scaling():
+    from wrappers.distributions import SignedUniform
+
+    rng = np.random.default_rng(0)
+    x = SignedUniform(0.2, 0.5).sample(rng, size=2000)
+    assert ((np.abs(x) >= 0.2) & (np.abs(x) <= 0.5)).all()
+    assert 0.4 < (x > 0).mean() < 0.6
+    assert SignedUniform(0.2, 0.5).support == (-0.5, 0.5)
+    assert isinstance(SignedUniform(0.2, 0.5).sample(rng), float)
+    np.testing.assert_array_equal(np.abs(SignedUniform(0.2, 0.5).scaled(0.0, 0.0).sample(rng, 3)), 0.0)
+    assert SignedUniform(0.2, 0.5).scaled(2.0, 0.0) == SignedUniform(0.4, 1.0)
+    with pytest.raises(ValueError, match="center"):
+        SignedUniform(0.2, 0.5).scaled(0.5, 1.0)
+    for bad in ((-0.1, 0.5), (0.5, 0.2), (0.0, float("nan"))):
+        with pytest.raises(ValueError, match="SignedUniform"):
+            SignedUniform(*bad)

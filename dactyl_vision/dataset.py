@@ -2,7 +2,8 @@
 
 Samples come from the env itself, so the hand and block look as the policy would see them: each episode
 resets ``Dactyl-v0`` with its own seed (block in a uniformly random orientation on the palm), samples an
-appearance (:class:`~gym_dactyl.vision.appearance.AppearanceRandomizer`), then rolls random relative-joint
+appearance (``wrappers.VisualRandomization``: Table 9, its held-out preset, or none; see
+:mod:`dactyl_vision.presets`), then rolls random relative-joint
 actions and records a few frames at random steps; frames after the block dropped are skipped.
 
 A shard ``shard_00000.npz`` holds ``images`` ``uint8 (N, n_cameras, H, W, 3)``, ``object_pos``
@@ -24,12 +25,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from dactyl_vision.presets import APPEARANCES, with_appearance
+from dactyl_vision.rendering import MultiCameraRenderer, check_image_size
 from gym_dactyl import constants as C
-from gym_dactyl.vision.appearance import AppearanceRandomizer, AppearanceRanges
-from gym_dactyl.vision.rendering import MultiCameraRenderer, check_image_size
 
 __all__ = [
-    "VISUAL_RANDOMIZATION",
     "PoseSamples",
     "ShardWriter",
     "generate_samples",
@@ -41,9 +41,6 @@ __all__ = [
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
-
-#: ``ranges`` value selecting ``wrappers.visual_randomization.VisualRandomization`` (defaults, Table 9).
-VISUAL_RANDOMIZATION = "visual_randomization"
 
 
 @dataclass
@@ -188,7 +185,7 @@ def generate_samples(
     num_samples: int,
     image_size: int = 64,
     seed: int = 0,
-    ranges: AppearanceRanges | str | None = None,
+    appearance: str = "nominal",
     image_noise: bool = False,
     frames_per_episode: int = 4,
     max_steps: int = 30,
@@ -199,13 +196,13 @@ def generate_samples(
     Args:
         num_samples: how many samples to yield.
         image_size: side of the square images (64–200 px).
-        seed: base seed; episode ``i`` resets with seed ``seed * 100_003 + i`` and draws its appearance and
-            actions from a generator seeded the same way, so a dataset is reproducible.
-        ranges: appearance distribution (e.g. ``TABLE9``, ``HELD_OUT``), None for the nominal scene, or
-            :data:`VISUAL_RANDOMIZATION` for the wrappers package's ``VisualRandomization`` with its defaults
-            (its own image contrast and noise then apply when ``image_noise``).
-        image_noise: also apply the episode's contrast and per-pixel noise to the stored images (test
-            sets); training sets are stored clean and augmented on the fly.
+        seed: base seed; episode ``i`` resets with seed ``seed * 100_003 + i`` (which also seeds the
+            appearance, drawn by ``VisualRandomization`` from a child of that seed) and draws its actions
+            from a generator seeded the same way, so a dataset is reproducible.
+        appearance: ``"table9"``, ``"held_out"`` or ``"nominal"`` (:func:`dactyl_vision.presets.with_appearance`).
+        image_noise: also apply the wrapper's image randomization (contrast per image, per-pixel noise
+            with this episode's sigma) to the stored images (test sets); training sets are stored clean
+            and augmented on the fly. No effect with ``"nominal"``.
         frames_per_episode: frames recorded per episode, at distinct random steps.
         max_steps: frames are taken at steps in ``[0, max_steps)`` of random actions.
         env_kwargs: extra arguments for ``gym.make("Dactyl-v0", ...)``.
@@ -218,18 +215,12 @@ def generate_samples(
         raise ValueError(f"num_samples must be an integer >= 0, got {num_samples!r}")
     if not 1 <= frames_per_episode <= max_steps:
         raise ValueError(f"frames_per_episode must be in [1, max_steps={max_steps}], got {frames_per_episode!r}")
-    env = gym.make("Dactyl-v0", **{"action_type": "continuous", **(env_kwargs or {})})
-    wrapper = None
-    if isinstance(ranges, str):
-        if ranges != VISUAL_RANDOMIZATION:
-            raise ValueError(f"ranges must be AppearanceRanges, None or {VISUAL_RANDOMIZATION!r}, got {ranges!r}")
-        from wrappers.visual_randomization import VisualRandomization
-
-        env = wrapper = VisualRandomization(env)
-        ranges = None
+    if appearance not in APPEARANCES:
+        raise ValueError(f"appearance must be one of {APPEARANCES}, got {appearance!r}")
+    env = with_appearance(gym.make("Dactyl-v0", **{"action_type": "continuous", **(env_kwargs or {})}), appearance)
+    randomize_image = getattr(env, "randomize_image", None) if image_noise else None
     u = env.unwrapped
     renderer = MultiCameraRenderer(u.model, C.CAMERA_NAMES, width=image_size, height=image_size)
-    appearance = AppearanceRandomizer(u.model)
     body = u.model.body(C.OBJECT_BODY).id
     n, episode = 0, 0
     try:
@@ -238,17 +229,12 @@ def generate_samples(
             episode += 1
             rng = np.random.default_rng(ep_seed)
             env.reset(seed=ep_seed)
-            appearance.sample(rng, ranges, u.data)
             steps = set(rng.choice(max_steps, size=frames_per_episode, replace=False).tolist())
             for t in range(max_steps):
                 if t in steps:
                     images = renderer.render(u.data)
-                    if image_noise:
-                        images = (
-                            wrapper.randomize_image(images)
-                            if wrapper is not None
-                            else appearance.randomize_image(images, rng)
-                        )
+                    if randomize_image is not None:
+                        images = randomize_image(images)
                     # Label with the pose the renderer drew: xpos/xquat, which DactylEnv recomputes from qpos
                     # after every step, so label, image and state agree.
                     quat = u.data.xquat[body].copy()
@@ -260,7 +246,6 @@ def generate_samples(
                 if terminated or truncated or info["dropped"]:
                     break
     finally:
-        appearance.restore()
         renderer.close()
         env.close()
 
@@ -281,8 +266,7 @@ def write_dataset(
     num_samples: int,
     image_size: int = 64,
     seed: int = 0,
-    ranges: AppearanceRanges | str | None = None,
-    appearance_name: str = "custom",
+    appearance: str = "nominal",
     image_noise: bool = False,
     shard_size: int = 500,
     progress: bool = True,
@@ -294,8 +278,7 @@ def write_dataset(
         num_samples: number of samples.
         image_size: image side in pixels (64–200).
         seed: base seed.
-        ranges: appearance distribution, None for nominal, or :data:`VISUAL_RANDOMIZATION`.
-        appearance_name: name stored in the metadata (``"table9"``, ``"held_out"``, ``"nominal"``).
+        appearance: ``"table9"``, ``"held_out"`` or ``"nominal"``; stored in the metadata.
         image_noise: store images with contrast and pixel noise applied.
         shard_size: samples per shard.
         progress: show a tqdm progress bar.
@@ -311,10 +294,10 @@ def write_dataset(
     out = Path(out_dir)
     if any(out.glob("shard_*.npz")):
         raise FileExistsError(f"{out} already holds shards; remove it to regenerate")
-    spec = DatasetSpec(int(num_samples), int(image_size), int(seed), appearance_name, bool(image_noise))
+    spec = DatasetSpec(int(num_samples), int(image_size), int(seed), appearance, bool(image_noise))
     meta = {**asdict(spec), "camera_names": list(C.CAMERA_NAMES)}
     with ShardWriter(out, shard_size=shard_size, meta=meta) as writer:
-        samples = generate_samples(num_samples, image_size, seed, ranges, image_noise)
+        samples = generate_samples(num_samples, image_size, seed, appearance, image_noise)
         for images, pos, quat in tqdm(samples, total=num_samples, desc=f"render {out.name}", disable=not progress):
             writer.add(images, pos, quat)
     return out

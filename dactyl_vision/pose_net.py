@@ -55,6 +55,10 @@ class PoseNetConfig:
     """Output channels of the tower's conv layers; layers 1, 2 and 4 halve the resolution."""
     hidden: int = 256
     """Width of the fusion MLP."""
+    spatial_channels: int = 0
+    """If > 0, each camera also contributes its whole final feature map, reduced to this many channels by
+    a 1x1 convolution and flattened (keeps *where* each feature is, which the keypoints and the global
+    average summarise away); 0: keypoints and global average only."""
     pos_mean: tuple[float, float, float] = (1.0, 0.87, 0.19)
     """Mean object position (m), subtracted before the position head's target."""
     pos_std: tuple[float, float, float] = (0.01, 0.01, 0.01)
@@ -112,7 +116,7 @@ class PoseNet(nn.Module):
         super().__init__()
         if len(config.channels) < 2 or min(config.channels) < 1:
             raise ValueError(f"config.channels must list >= 2 positive ints, got {config.channels!r}")
-        if config.hidden < 1 or config.n_cameras < 1 or config.image_size < 8:
+        if config.hidden < 1 or config.n_cameras < 1 or config.image_size < 8 or config.spatial_channels < 0:
             raise ValueError(f"config sizes must be positive (image_size >= 8), got {config!r}")
         self.config = config
         layers: list[nn.Module] = []
@@ -125,6 +129,14 @@ class PoseNet(nn.Module):
         self.tower = nn.Sequential(*layers)
         self.keypoints = SpatialSoftmax()
         feat = 3 * c_in * config.n_cameras
+        self.spatial: nn.Module | None = None
+        if config.spatial_channels > 0:
+            side = config.image_size
+            for i in range(len(config.channels)):
+                stride = _STRIDES[i] if i < len(_STRIDES) else 1
+                side = (side + stride - 1) // stride
+            self.spatial = nn.Sequential(nn.Conv2d(c_in, config.spatial_channels, 1), nn.ReLU(), nn.Flatten())
+            feat += config.spatial_channels * side * side * config.n_cameras
         self.mlp = nn.Sequential(
             nn.Linear(feat, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.hidden), nn.ReLU()
         )
@@ -149,7 +161,10 @@ class PoseNet(nn.Module):
         b, n, h, w, _ = images.shape
         x = images.reshape(b * n, h, w, 3).permute(0, 3, 1, 2).float() * (1.0 / 255.0) - 0.5
         f = self.tower(x)
-        feats = torch.cat([self.keypoints(f), f.mean(dim=(2, 3))], dim=1).reshape(b, -1)
+        parts = [self.keypoints(f), f.mean(dim=(2, 3))]
+        if self.spatial is not None:
+            parts.append(self.spatial(f))
+        feats = torch.cat(parts, dim=1).reshape(b, -1)
         z = self.mlp(feats)
         return self.pos_head(z), self.rot_head(z)
 

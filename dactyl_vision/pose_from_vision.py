@@ -14,16 +14,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from dactyl_vision.camera_observation import IMAGES_KEY, find_image_randomizer
+from dactyl_vision.pose_net import PoseNet, load_pose_net
+from dactyl_vision.presets import APPEARANCES, with_appearance
+from dactyl_vision.rendering import MultiCameraRenderer
 from gym_dactyl import rotations as R
-from gym_dactyl.vision.appearance import HELD_OUT, TABLE9, AppearanceRandomization
-from gym_dactyl.vision.camera_observation import IMAGES_KEY, find_image_randomizer
-from gym_dactyl.vision.pose_net import PoseNet, load_pose_net
-from gym_dactyl.vision.rendering import MultiCameraRenderer
 
-__all__ = ["PoseFromVision", "make_vision_env", "rollout_pose_errors"]
+__all__ = ["APPEARANCES", "PoseFromVision", "make_vision_env", "rollout_pose_errors", "with_appearance"]
 
 ObsDict = dict[str, np.ndarray]
-_APPEARANCES = {"table9": TABLE9, "held_out": HELD_OUT, "nominal": None}
 
 
 class PoseFromVision(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.RecordConstructorArgs):
@@ -35,7 +34,7 @@ class PoseFromVision(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Re
     from pixels; the critic is not used at evaluation time).
 
     Images come from the observation's ``"images"`` key when an inner
-    :class:`~gym_dactyl.vision.camera_observation.CameraObservation` provides them (their size must match
+    :class:`~dactyl_vision.camera_observation.CameraObservation` provides them (their size must match
     the estimator's); otherwise this wrapper renders them itself, applying the stack's ``randomize_image``
     (``VisualRandomization``) when there is one. The observation space is unchanged, except that
     ``strip_images=True`` drops an inner ``"images"`` key so the space equals the state env's.
@@ -45,7 +44,7 @@ class PoseFromVision(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Re
 
     Example:
         >>> import gymnasium as gym, gym_dactyl
-        >>> from gym_dactyl.vision.pose_net import PoseNet, PoseNetConfig
+        >>> from dactyl_vision.pose_net import PoseNet, PoseNetConfig
         >>> env = PoseFromVision(gym.make("Dactyl-v0"), PoseNet(PoseNetConfig(image_size=64)))
         >>> obs, info = env.reset(seed=0)
         >>> env.observation_space == env.env.observation_space
@@ -62,7 +61,7 @@ class PoseFromVision(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Re
 
         Args:
             env: a Dactyl env (optionally wrapped in ``CameraObservation`` and visual randomization).
-            estimator: a :class:`~gym_dactyl.vision.pose_net.PoseNet` or the path of a saved one.
+            estimator: a :class:`~dactyl_vision.pose_net.PoseNet` or the path of a saved one.
             strip_images: drop an inner ``"images"`` key from the observation and its space.
 
         Raises:
@@ -138,9 +137,8 @@ def make_vision_env(
 
     Builds ``gym.make("Dactyl-v0", **env_kwargs)``, randomizes its appearance per episode, and wraps it in
     :class:`PoseFromVision`. The observation space equals the plain env's, so a state-trained policy runs
-    unchanged. With ``appearance="table9"`` the Table 9 randomization comes from
-    ``wrappers.visual_randomization.VisualRandomization`` when that module is installed, else from the
-    vision package's :class:`~gym_dactyl.vision.appearance.AppearanceRandomization`.
+    unchanged. The appearance is :func:`with_appearance`'s: ``wrappers.VisualRandomization`` (Table 9, the
+    estimator's training distribution) or its held-out preset.
 
     Args:
         model_path: a checkpoint saved by ``examples/train_pose_estimator.py``.
@@ -154,20 +152,10 @@ def make_vision_env(
     Raises:
         ValueError: for an unknown ``appearance``.
     """
-    if appearance not in _APPEARANCES:
-        raise ValueError(f"appearance must be one of {tuple(_APPEARANCES)}, got {appearance!r}")
+    if appearance not in APPEARANCES:
+        raise ValueError(f"appearance must be one of {APPEARANCES}, got {appearance!r}")
     estimator = load_pose_net(model_path)
-    env = gym.make("Dactyl-v0", **env_kwargs)
-    if appearance == "table9":
-        try:
-            from wrappers.visual_randomization import VisualRandomization
-        except ImportError:
-            env = AppearanceRandomization(env, TABLE9)
-        else:
-            env = VisualRandomization(env)
-    elif appearance == "held_out":
-        env = AppearanceRandomization(env, HELD_OUT)
-    return PoseFromVision(env, estimator)
+    return PoseFromVision(with_appearance(gym.make("Dactyl-v0", **env_kwargs), appearance), estimator)
 
 
 def rollout_pose_errors(env: gym.Env, episodes: int = 5, steps: int = 30, seed: int = 0) -> dict[str, np.ndarray]:

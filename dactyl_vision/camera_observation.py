@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from dactyl_vision.rendering import MultiCameraRenderer, check_image_size
 from gym_dactyl import constants as C
-from gym_dactyl.vision.rendering import MultiCameraRenderer, check_image_size
 
 __all__ = ["IMAGES_KEY", "CameraObservation", "find_image_randomizer"]
 
@@ -22,8 +22,7 @@ ObsDict = dict[str, np.ndarray]
 def find_image_randomizer(env: gym.Env) -> Callable[[np.ndarray], np.ndarray] | None:
     """Return the ``randomize_image`` method of the outermost wrapper in ``env``'s stack that has one.
 
-    ``wrappers.visual_randomization.VisualRandomization`` and
-    :class:`~gym_dactyl.vision.appearance.AppearanceRandomization` both provide it.
+    ``wrappers.visual_randomization.VisualRandomization`` provides it (any wrapper with the same method works).
 
     Args:
         env: the env to search (itself and every ``.env`` below it).
@@ -44,9 +43,9 @@ class CameraObservation(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils
     """Adds ``"images"``: ``uint8`` ``(3, H, W, 3)`` renders of the three vision cameras, every step.
 
     Renders headless (EGL/OSMesa offscreen, chosen by ``import gym_dactyl``) with the goal marker and the
-    fingertip marker sites hidden, through :class:`~gym_dactyl.vision.rendering.MultiCameraRenderer`
+    fingertip marker sites hidden, through :class:`~dactyl_vision.rendering.MultiCameraRenderer`
     (one scene update and one pixel read for all cameras). When a visual-randomization wrapper sits
-    *inside* this one (``VisualRandomization`` or ``AppearanceRandomization``), its per-episode changes to
+    *inside* this one (``wrappers.VisualRandomization``, Table 9 or its held-out preset), its per-episode changes to
     cameras, lights and materials show in the renders, and its ``randomize_image`` (contrast and fresh
     per-pixel noise) is applied to every frame. Without one the images are clean and deterministic.
 
