@@ -7,12 +7,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from wrappers._validation import check_bool, check_box_action_space, check_int, check_probability
+from wrappers._validation import check_bool, check_box_action_space, check_int, check_probability, check_scale
+from wrappers.action_check import ActionCheck
 
 __all__ = ["ActionDelay"]
 
 
-class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs):
+class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs, ActionCheck):
     """Delays a random subset of actuators by ``delay_steps`` control steps.
 
     Dactyl App. C.2 (defaults): "per actuator and per episode, with probability 0.5, actions arrive one step
@@ -23,9 +24,12 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
     ``info["action_delay_mask"]`` of ``reset``. The fill defaults to 0, i.e. "hold the current joint
     target" for the env's relative actions; use the Box's neutral value for absolute actions.
 
-    Randomness: one ``np_random.random(d)`` draw per reset when ``0 < probability < 1`` (the env's generator,
-    so ``reset(seed=s)`` reproduces the mask); none otherwise. ``probability=0`` or ``enabled=False`` is
-    exactly the identity.
+    ``scale`` multiplies the probability (capped at 1), as every wrapper's ``scale`` multiplies its magnitude:
+    the effective probability is ``min(1, probability · scale)`` (``self.effective_probability``).
+
+    Randomness: one ``np_random.random(d)`` draw per reset when ``0 < effective_probability < 1`` (the env's
+    generator, so ``reset(seed=s)`` reproduces the mask); none otherwise. ``probability=0``, ``scale=0`` or
+    ``enabled=False`` is exactly the identity.
 
     Limitations: the delay is a whole number of control steps (the paper's 80 ms is one step); sub-step
     timing jitter is a separate effect not modelled here.
@@ -47,6 +51,7 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         delay_steps: int = 1,
         fill: float | np.ndarray = 0.0,
         *,
+        scale: float = 1.0,
         enabled: bool = True,
     ):
         """Wrap ``env``.
@@ -57,19 +62,22 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
             delay_steps: delay ``k`` in control steps, >= 1 (App. C.2: 1 step = 80 ms).
             fill: what a delayed actuator receives before ``k`` actions have been seen: a number or an array
                 of the action's shape, inside the action Box (0 = hold, for relative actions).
+            scale: multiplies ``probability`` (capped at 1); 0 is exactly the identity.
             enabled: ``False`` makes the wrapper exactly the identity.
 
         Raises:
-            ValueError: on a non-Box action space, a probability outside [0, 1], ``delay_steps < 1`` or a
+            ValueError: on a non-Box action space, a probability outside [0, 1], a negative or non-finite
+                ``scale``, ``delay_steps < 1`` or a
                 fill of the wrong shape or outside the action Box.
         """
         gym.utils.RecordConstructorArgs.__init__(
-            self, probability=probability, delay_steps=delay_steps, fill=fill, enabled=enabled
+            self, probability=probability, delay_steps=delay_steps, fill=fill, scale=scale, enabled=enabled
         )
         gym.ActionWrapper.__init__(self, env)
         space = check_box_action_space(env, type(self).__name__)
         self.probability = check_probability("probability", probability)
         self.delay_steps = check_int("delay_steps", delay_steps, min_value=1)
+        self.scale = check_scale("scale", scale)
         self.enabled = check_bool("enabled", enabled)
         try:
             fill_arr = np.broadcast_to(np.asarray(fill, dtype=np.float64), space.shape)
@@ -87,6 +95,12 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._head = 0
         self._any_delayed = False
         self._dtype = space.dtype
+        self.init_action_check()
+
+    @property
+    def effective_probability(self) -> float:
+        """The per-episode delay probability actually used: ``min(1, probability · scale)``."""
+        return min(1.0, self.probability * self.scale)
 
     def set_parameters(self, *, probability: float) -> None:
         """Change the per-actuator delay probability; it takes effect at the next :meth:`reset`.
@@ -101,24 +115,31 @@ class ActionDelay(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Reset the env, draw this episode's delay mask and empty the delay line (reported in info)."""
         obs, info = self.env.reset(seed=seed, options=options)
-        if not self.enabled or self.probability == 0.0:
+        p = self.effective_probability
+        if not self.enabled or p == 0.0:
             self.delay_mask[...] = False
-        elif self.probability == 1.0:
+        elif p == 1.0:
             self.delay_mask[...] = True
         else:
-            self.delay_mask[...] = self.np_random.random(self.delay_mask.shape) < self.probability
+            self.delay_mask[...] = self.np_random.random(self.delay_mask.shape) < p
         self._buffer[...] = self.fill
         self._head = 0
         self._any_delayed = bool(self.delay_mask.any())
         return obs, {**info, "action_delay_mask": self.delay_mask.copy()}
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """Return the action with delayed actuators replaced by their value ``delay_steps`` steps ago."""
+        """Return the action with delayed actuators replaced by their value ``delay_steps`` steps ago.
+
+        Raises:
+            ValueError: on an action outside the action space (NaN, inf, out of range, wrong shape), before
+                the delay line changes.
+        """
+        action = self.checked_action(action)
         if not self._any_delayed:
-            return action
+            return self.trust_downstream(action)
         action = np.asarray(action, dtype=self._dtype)
         slot = self._buffer[self._head]
         out = np.where(self.delay_mask, slot, action)
         slot[...] = action
         self._head = (self._head + 1) % self.delay_steps
-        return out
+        return self.trust_downstream(out)

@@ -8,11 +8,12 @@ import gymnasium as gym
 import numpy as np
 
 from wrappers._validation import check_bool, check_box_action_space, check_scale, check_sigma
+from wrappers.action_check import ActionCheck
 
 __all__ = ["ActionNoise"]
 
 
-class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs):
+class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs, ActionCheck):
     """Perturbs continuous actions with Gaussian noise, then clips them to the action Box.
 
     Dactyl Table 8 (defaults), σ as a fraction of the action range width ``high - low`` (2 for [-1, 1]):
@@ -93,6 +94,7 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._factor = np.ones((0, *space.shape))
         self._offset = np.zeros((0, *space.shape))
         self._row = 0
+        self.init_action_check()
 
     def _episode_sigmas(self) -> None:
         """Fix the episode's σ (action units) and whether the wrapper acts, from the public attributes."""
@@ -163,9 +165,14 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         self._row = 0
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """Return the noisy, clipped action (a new array of the action space's dtype)."""
+        """Return the noisy, clipped action (a new array of the action space's dtype).
+
+        Raises:
+            ValueError: on an action outside the action space, before any noise is drawn.
+        """
+        action = self.checked_action(action)
         if not self._active:
-            return action
+            return self.trust_downstream(action)
         if self._row >= len(self._factor):
             self._draw_block()
         t = self._row
@@ -174,4 +181,4 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         out += self._offset[t]
         np.maximum(out, self._low, out=out)
         np.minimum(out, self._high, out=out)
-        return out.astype(self._dtype, copy=False)
+        return self.trust_downstream(out.astype(self._dtype, copy=False))

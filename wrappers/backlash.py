@@ -15,8 +15,12 @@ from wrappers._validation import (
     check_positive,
     check_scale,
 )
+from wrappers.action_check import ActionCheck
 
-__all__ = ["DACTYL_BACKLASH_LOG_RATE_DOWN", "DACTYL_BACKLASH_LOG_RATE_UP", "Backlash"]
+__all__ = ["DACTYL_BACKLASH_LOG_RATE_DOWN", "DACTYL_BACKLASH_LOG_RATE_UP", "MAX_RATE", "Backlash"]
+
+#: Cap of the per-episode slack rates (1/s): a vanishing ``scale`` means no slack, never an overflow to inf/NaN.
+MAX_RATE = 1e12
 
 # Calibrated slack rates of the Shadow hand's 20 actuators, in the order of gym_dactyl.constants.ACTUATOR_NAMES,
 # as natural logs of 1/s. Dactyl App. C.2 says the slack parameters are "calibrated" but does not list them;
@@ -40,7 +44,7 @@ DACTYL_BACKLASH_LOG_RATE_DOWN: tuple[float, ...] = (
 )  # fmt: skip
 
 
-class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs):
+class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs, ActionCheck):
     """Scales relative actions down while the slack of a joint's drive is taken up after a direction reversal.
 
     Dactyl App. C.2: per joint two slack parameters δ−, δ+ (randomised around calibrated values each episode,
@@ -48,8 +52,9 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
     the applied action is scaled down. What this wrapper implements, per actuator ``i`` (vectorised):
 
     * ``δ±`` are slack *rates* (1/s; a large rate = little backlash). Per episode
-      ``log δ± = log δ±_cal · (1 + 0.1·ε)``, ``ε ~ N(0, 1)``, then ``δ± = max(exp(·), min_rate) / scale``
-      (``min_rate`` keeps a finger usable; ``scale`` multiplies the slack, i.e. divides the rate).
+      ``log δ± = log δ±_cal · (1 + 0.1·ε)``, ``ε ~ N(0, 1)``, then
+      ``δ± = min(max(exp(·), min_rate) / scale, MAX_RATE)`` (``min_rate`` keeps a finger usable; ``scale``
+      multiplies the slack, i.e. divides the rate; ``MAX_RATE`` = 1e12 /s keeps a tiny scale finite).
     * Each step, with ``u = a · action_scale`` (the relative action in actuator control units) and ``Δt`` the
       control step: ``incr = u · δ_sgn(a) · Δt`` and ``gap = |sgn(a) − s|`` (slack left to take up in the
       direction of ``a``, in ``[0, 2]``).
@@ -151,6 +156,7 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         self._gain_down = np.zeros(shape)
         self._dtype = space.dtype
         self._active = self.active  # fixed again at each reset
+        self.init_action_check()
 
     def set_parameters(self, *, std: float | None = None, scale: float | None = None) -> None:
         """Change the σ of ``log δ`` and/or the slack ``scale`` (None keeps one); effective at the next reset.
@@ -182,16 +188,22 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
                 eps = self.np_random.standard_normal((2, *self.slack.shape))
                 up = up * (1.0 + self.std * eps[0])
                 down = down * (1.0 + self.std * eps[1])
-            self.rate_up = np.maximum(np.exp(up), self.min_rate) / self.scale
-            self.rate_down = np.maximum(np.exp(down), self.min_rate) / self.scale
+            with np.errstate(over="ignore"):  # a tiny scale gives huge rates: capped, i.e. no slack at all
+                self.rate_up = np.minimum(np.maximum(np.exp(up), self.min_rate) / self.scale, MAX_RATE)
+                self.rate_down = np.minimum(np.maximum(np.exp(down), self.min_rate) / self.scale, MAX_RATE)
             self._gain_up = self.action_scale * self.rate_up * self.dt
             self._gain_down = self.action_scale * self.rate_down * self.dt
         return obs, info
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """Return ``(1 − α)·a`` and advance the slack state."""
+        """Return ``(1 − α)·a`` and advance the slack state.
+
+        Raises:
+            ValueError: on an action outside the action space, before the slack state changes.
+        """
+        action = self.checked_action(action)
         if not self._active:
-            return action
+            return self.trust_downstream(action)
         a = np.asarray(action, dtype=np.float64)
         incr = np.where(a > 0.0, self._gain_up, self._gain_down)
         incr *= a
@@ -208,7 +220,7 @@ class Backlash(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordC
         np.minimum(np.maximum(self.slack, -1.0, out=self.slack), 1.0, out=self.slack)
         np.subtract(1.0, alpha, out=alpha)
         alpha *= a
-        return alpha.astype(self._dtype, copy=False)
+        return self.trust_downstream(alpha.astype(self._dtype, copy=False))
 
 
 def _per_actuator(

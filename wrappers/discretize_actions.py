@@ -10,11 +10,12 @@ from gymnasium import spaces
 
 from gym_dactyl.constants import ACTION_BINS
 from wrappers._validation import check_box_action_space, check_int
+from wrappers.action_check import ActionCheck
 
 __all__ = ["DiscretizeActions"]
 
 
-class DiscretizeActions(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs):
+class DiscretizeActions(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.RecordConstructorArgs, ActionCheck):
     """Exposes ``MultiDiscrete([bins] * d)`` actions and maps bin ``b`` to ``low + b·(high − low)/(bins − 1)``.
 
     Dactyl §1: each of the 20 action coordinates is discretised into 11 bins mapped to [-1, 1] (bin ``b`` ->
@@ -23,7 +24,8 @@ class DiscretizeActions(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.util
     continuous randomization wrappers (noise, delay, backlash) go inside and this wrapper outermost.
 
     Incoming actions are checked every step: an array (or sequence) of the Box's shape holding integer
-    values in ``[0, bins − 1]``; anything else raises ``ValueError`` rather than being silently rounded.
+    values in ``[0, bins − 1]``; anything else raises ``ValueError`` naming this wrapper and the bad entries
+    rather than being silently rounded (see :mod:`wrappers.action_check`).
 
     Example:
         >>> import gymnasium as gym
@@ -59,16 +61,11 @@ class DiscretizeActions(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.util
         #: ``bin_values[b]`` is the continuous action for bin ``b`` in every coordinate.
         self.bin_values = np.clip(table, low, high).astype(box.dtype)
         self._index = np.indices(box.shape)
+        self.init_action_check()
 
     def action(self, action: Any) -> np.ndarray:
         """Map a bin index per coordinate to the inner Box; raise ``ValueError`` on an invalid action."""
-        arr = np.asarray(action)
-        if arr.shape != self._box.shape:
-            raise ValueError(f"action must have shape {self._box.shape}, got shape {arr.shape}: {action!r}")
+        arr = self.checked_action(action)
         if arr.dtype.kind not in "iu":
-            if arr.dtype.kind != "f" or not np.all(np.mod(arr, 1) == 0):
-                raise ValueError(f"action must hold integer bin indices, got {action!r}")
             arr = arr.astype(np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= self.bins):
-            raise ValueError(f"action must hold bin indices in [0, {self.bins - 1}], got {action!r}")
-        return self.bin_values[(arr, *self._index)]
+        return self.trust_downstream(self.bin_values[(arr, *self._index)])

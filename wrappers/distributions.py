@@ -43,12 +43,14 @@ import numpy as np
 from wrappers._validation import InvalidArgumentError, check_nonnegative, check_range, check_sigma
 
 __all__ = [
+    "Clipped",
     "Constant",
     "Distribution",
     "LogUniform",
     "Normal",
     "Uniform",
     "check_distribution",
+    "clip_to_support",
     "episode_generator",
 ]
 
@@ -235,6 +237,60 @@ class Normal(Distribution):
         if self.sigma == 0:
             return (self.mean, self.mean)
         return (-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class Clipped(Distribution):
+    """``base`` with its samples clipped to ``[low, high]``: how a widened distribution is kept on its support.
+
+    Draws exactly what ``base`` draws (same count, same stream), then clips; ``scaled`` scales ``base`` and
+    keeps the clip. Used by the wrappers when ``scale`` widens a distribution past the values its quantity
+    can take (e.g. a mass factor U[0.5, 1.5] at ``scale=3`` is U[-0.5, 2.5], clipped to [0.01, inf)).
+
+    Args:
+        base: the distribution to clip.
+        low: lower clip (may be ``-inf``).
+        high: upper clip (may be ``inf``), ``>= low``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = Clipped(Uniform(-1.0, 1.0), 0.0, np.inf).sample(np.random.default_rng(0), size=1000)
+        >>> float(x.min()), Clipped(Uniform(-1.0, 1.0), 0.0, np.inf).support
+        (0.0, (0.0, 1.0))
+    """
+
+    base: Distribution
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, Distribution):
+            raise InvalidArgumentError(f"Clipped(base) must be a Distribution, got {self.base!r}")
+        low, high = float(self.low), float(self.high)
+        if math.isnan(low) or math.isnan(high) or low > high:
+            raise InvalidArgumentError(f"Clipped(low, high) must have low <= high, got {(self.low, self.high)!r}")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    def sample(self, rng: np.random.Generator, size: Size = None) -> Any:  # noqa: D102
+        return _out(np.clip(np.asarray(self.base.sample(rng, size), dtype=float), self.low, self.high), size)
+
+    def scaled(self, factor: float, center: float) -> Distribution:  # noqa: D102
+        return Clipped(self.base.scaled(factor, center), self.low, self.high)
+
+    @property
+    def support(self) -> tuple[float, float]:  # noqa: D102
+        low, high = self.base.support
+        low, high = min(max(low, self.low), self.high), max(min(high, self.high), self.low)
+        return (low, high)
+
+
+def clip_to_support(dist: Distribution, low: float = -math.inf, high: float = math.inf) -> Distribution:
+    """``dist`` unchanged when its support lies in ``[low, high]``, else :class:`Clipped` to it."""
+    s_low, s_high = dist.support
+    if s_low >= low and s_high <= high:
+        return dist
+    return Clipped(dist, low, high)
 
 
 def check_distribution(

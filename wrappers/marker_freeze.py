@@ -15,6 +15,7 @@ from wrappers._validation import (
     check_dict_observation_space,
     check_keys,
     check_nonnegative,
+    check_scale,
 )
 
 __all__ = ["MarkerFreeze"]
@@ -44,7 +45,9 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
     Bernoulli trials are drawn as their equivalent geometric waiting times (steps until the next dropout starts,
     one draw per marker at ``reset`` and one after each dropout), from ``np_random`` (the env's generator, so
     ``reset(seed=s)`` reproduces them); a step without a starting dropout draws nothing.
-    ``enabled=False`` is exactly the identity and draws nothing.
+    ``scale`` multiplies the dropout rate and both occlusion distances (``self.dropout_rate`` etc. keep the
+    values given; the product is taken at each reset); ``scale=0`` or ``enabled=False`` is exactly the identity
+    and draws nothing.
 
     The paper gives no occlusion distances: the defaults (2 cm between markers, 3.5 cm to the centre of
     Dactyl's 5.5 cm block, i.e. on or just above a face) are this project's choice. Limitations: occlusion is a
@@ -59,6 +62,9 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         (5,)
     """
 
+    #: Actions reach the inner env unchanged (see :mod:`wrappers.action_check`).
+    passes_actions = True
+
     def __init__(
         self,
         env: gym.Env[ObsDict, Any],
@@ -71,6 +77,7 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
         object_key: str = "object_pos",
         use_state: bool | None = None,
         dt: float | None = None,
+        scale: float = 1.0,
         enabled: bool = True,
     ):
         """Wrap ``env``.
@@ -87,11 +94,12 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
                 (``False``), or ``None``: the state when ``key``/``object_key`` are Dactyl's and the space has a
                 ``"state"`` of ``STATE_DIM``.
             dt: control step in seconds; ``None`` uses ``env.unwrapped.dt``.
+            scale: multiplies ``dropout_rate``, ``marker_distance`` and ``object_distance``; 0 is the identity.
             enabled: ``False`` makes the wrapper exactly the identity.
 
         Raises:
             ValueError: on a non-Dict observation space, an unknown key, a key whose size is not a multiple
-                of 3, negative rates / durations / distances, ``use_state=True`` without a usable state, or no
+                of 3, negative rates / durations / distances / scale, ``use_state=True`` without a usable state, or no
                 ``dt`` available.
         """
         gym.utils.RecordConstructorArgs.__init__(
@@ -104,6 +112,7 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
             object_key=object_key,
             use_state=use_state,
             dt=dt,
+            scale=scale,
             enabled=enabled,
         )
         gym.ObservationWrapper.__init__(self, env)
@@ -114,6 +123,7 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
             raise ValueError(f"key {key!r} must be a Box of 3-D points (size a multiple of 3), got {box!r}")
         self.key = key
         self.n_markers = int(np.prod(box.shape)) // 3
+        self.scale = check_scale("scale", scale)
         self.dropout_rate = check_nonnegative("dropout_rate", dropout_rate)
         self.dropout_duration = check_nonnegative("dropout_duration", dropout_duration)
         self.marker_distance = check_nonnegative("marker_distance", marker_distance)
@@ -160,21 +170,22 @@ class MarkerFreeze(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Reco
             self._state_points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
 
     def _derive(self) -> None:
-        """Per-step quantities from the public parameters (at construction and at every reset)."""
+        """Per-step quantities from the public parameters times ``scale`` (at construction and at every reset)."""
+        rate, marker, obj = (self.scale * v for v in (self.dropout_rate, self.marker_distance, self.object_distance))
         #: Per-step probability that a marker starts a dropout, and a dropout's length in steps.
-        self.dropout_probability = float(-np.expm1(-self.dropout_rate * self.dt))
+        self.dropout_probability = float(-np.expm1(-rate * self.dt))
         self.dropout_steps = max(1, int(np.floor(self.dropout_duration / self.dt + 0.5)))
         # Squared distance thresholds: marker j (or the object, last column) occludes marker i when closer than
         # this; -1 on the diagonal so no marker occludes itself.
-        thresholds = np.full((self.n_markers, self.n_markers + 1), self.marker_distance**2)
-        thresholds[:, -1] = self.object_distance**2
+        thresholds = np.full((self.n_markers, self.n_markers + 1), marker**2)
+        thresholds[:, -1] = obj**2
         thresholds[np.arange(self.n_markers), np.arange(self.n_markers)] = -1.0
-        if self.marker_distance <= 0.0:
+        if marker <= 0.0:
             thresholds[:, :-1] = -1.0
-        if self.object_distance <= 0.0:
+        if obj <= 0.0:
             thresholds[:, -1] = -1.0
         self._thresholds = thresholds
-        self._occlusion = self.marker_distance > 0.0 or self.object_distance > 0.0
+        self._occlusion = marker > 0.0 or obj > 0.0
 
     def set_parameters(
         self,

@@ -81,6 +81,9 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
 
     """
 
+    #: Actions reach the inner env unchanged (see :mod:`wrappers.action_check`).
+    passes_actions = True
+
     def __init__(
         self,
         env: gym.Env[ObsDict, Any],
@@ -227,7 +230,8 @@ class ObservationNoise(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsDict, dict]:
         """Reset the env, then draw this episode's correlated noise from the (re)seeded generator.
 
-        ``enabled``, ``scale`` and ``sigmas`` are read here: changing them mid-episode takes effect at the next reset.
+        ``enabled``, ``scale`` and ``sigmas`` (new σ values for its keys) are read here and only here:
+        changing them mid-episode takes effect at the next reset, never in the middle of an episode.
         """
         obs, info = self.env.reset(seed=seed, options=options)
         self._row = self.block_steps

@@ -16,11 +16,13 @@ from wrappers.distributions import (
     Normal,
     Uniform,
     check_distribution,
+    clip_to_support,
     episode_generator,
 )
 
 __all__ = [
     "ACTUATOR_GAIN_SCALE",
+    "MIN_FACTOR",
     "DAMPING_SCALE",
     "FRICTION_SCALE",
     "GRAVITY_OFFSET",
@@ -49,6 +51,8 @@ _GROUPS: dict[str, tuple[float, dict[str, Any]]] = {
     "joint_limit_offset": (0.0, {}),
     "gravity_offset": (0.0, {}),
 }
+#: Smallest multiplicative factor ever applied (1 % of nominal): a widened scale distribution is clipped here.
+MIN_FACTOR = 0.01
 
 # Geom types whose geom_size fully describes the collision shape (a mesh's size is only its bounding box).
 _SCALABLE_GEOMS = {
@@ -131,6 +135,14 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ``scale=0`` leaves the model exactly nominal, ``scale=1`` is Table 1; this makes the Table 4
     ablation ("no physics randomization") one argument away.
 
+    Every ``scale`` in ``[0, inf)`` gives valid physics: a scaled factor distribution that would reach
+    below :data:`MIN_FACTOR` (0.01, i.e. 1 % of the nominal value) is clipped there
+    (:class:`wrappers.distributions.Clipped`; same draws, clipped samples), so masses, inertias, object
+    sizes, frictions, dampings and gains stay positive (zero-damping dofs stay zero). With the Table 1
+    defaults the clip acts from ``scale`` ≈ 1.98 (masses), 3.3 (friction) and 19.8 (object size); the
+    log-uniform damping and gain never reach it (a user distribution reaching below 0.01 is clipped too).
+    Offsets need no clip: crossed joint limits are handled as below, and gravity may take any value.
+
     Sampling happens in :meth:`reset` *before* ``env.reset``, so the env's initial state is settled
     with the new physics; derived constants (``body_subtreemass``, ``dof_M0``, ``dof_invweight0``,
     ``actuator_acc0``, ``geom_rbound``, ``geom_aabb`` ...) are recomputed by :func:`mujoco.mj_setConst`.
@@ -153,7 +165,8 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         actuator_gain_scale: scale of every actuator's gain (see above).
         joint_limit_offset: offset added to both ends of each limited hinge/slide joint's range.
         gravity_offset: offset added to each gravity axis (m/s^2).
-        scale: width multiplier of all groups, ``>= 0`` (0: nominal physics).
+        scale: width multiplier of all groups, ``>= 0`` (0: nominal physics; widened factors are clipped
+            to ``>= MIN_FACTOR``).
 
     Raises:
         ValueError: on an invalid argument, an env that is not a MuJoCo env, or an unknown / non-primitive
@@ -168,6 +181,9 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         True
         >>> env.close()
     """
+
+    #: Actions reach the inner env unchanged (see :mod:`wrappers.action_check`).
+    passes_actions = True
 
     def __init__(
         self,
@@ -239,7 +255,10 @@ class PhysicsRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if dist is None:
                 self._dists.pop(name, None)
             else:
-                self._dists[name] = dist.scaled(self.scale, _GROUPS[name][0])
+                center = _GROUPS[name][0]
+                scaled = dist.scaled(self.scale, center)
+                # factors (center 1) stay >= MIN_FACTOR whatever the scale; offsets need no clip
+                self._dists[name] = clip_to_support(scaled, MIN_FACTOR) if center == 1.0 else scaled
 
     def set_parameters(self, **groups: Distribution | None) -> None:
         """Replace some groups' distributions; they take effect at the next :meth:`reset`.

@@ -9,6 +9,7 @@ import mujoco
 import numpy as np
 
 from wrappers._validation import InvalidArgumentError, check_probability, check_scale, check_sigma
+from wrappers.action_check import ActionCheck
 from wrappers.distributions import Distribution, LogUniform, check_distribution, episode_generator
 from wrappers.physics_randomization import _mujoco_model
 
@@ -18,7 +19,7 @@ __all__ = ["FORCE_PROBABILITY", "RandomForces"]
 FORCE_PROBABILITY = LogUniform(0.001, 0.1)
 
 
-class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs, ActionCheck):
     """Hit a body with random, decaying forces, as in Dactyl App. C.2 (OpenAI, arXiv 1808.00177).
 
     ============================  ====================  ===================================
@@ -113,6 +114,7 @@ class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._p = 0.0
         self._sigma = 0.0
         self._force = np.zeros(3)
+        self.init_action_check()
 
     def set_parameters(self, *, probability: Distribution) -> None:
         """Replace the per-episode distribution of the hit probability; it takes effect at the next :meth:`reset`.
@@ -141,9 +143,14 @@ class RandomForces(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Decay the force, maybe add a new hit, apply it during the env step."""
+        """Decay the force, maybe add a new hit, apply it during the env step.
+
+        Raises:
+            ValueError: on an action outside the action space, before the force or its generator changes.
+        """
         if self._rng is None:
             raise gym.error.ResetNeeded("Cannot call RandomForces.step before reset")
+        action = self.trust_downstream(self.checked_action(action))
         self._force *= self.decay
         if self._rng.random() < self._p:
             self._force += self._sigma * self._rng.standard_normal(3)

@@ -52,8 +52,7 @@ GROUPS: dict[str, tuple[str, ...]] = {}
 for _name, _, _group in _STACK:
     GROUPS.setdefault(_group, ())
     GROUPS[_group] += (_name,)
-_SCALED = {"physics_randomization", "action_noise", "observation_noise", "backlash", "random_forces",
-           "timestep_randomization", "visual_randomization"}  # fmt: skip
+_SCALED = {name for name, _, _ in _STACK}  # every wrapper takes a ``scale`` (0 = identity)
 
 
 def dactyl_randomization(
@@ -76,7 +75,12 @@ def dactyl_randomization(
         unmodeled: action noise, delay, backlash, marker freezing, random forces and timestep jitter
             (Table 8, App. C.2); ``False`` is "no unmodeled effects".
         visual: visual randomization (Table 9), for vision work; off by default.
-        scale: multiplies every magnitude of the wrappers that take a ``scale`` (0 = nominal).
+        scale: multiplies every wrapper's magnitude (each wrapper's ``scale``, multiplied with any override's):
+            noise σs, widths of the physics / timestep / visual distributions, backlash slack, force σ,
+            the action-delay probability (capped at 1), the marker dropout rate and occlusion distances.
+            ``0`` is nominal: every wrapper is exactly the identity (rollouts equal the bare env's).
+            Any ``scale >= 0`` gives valid physics and images: widened distributions are clipped to their
+            support (masses, sizes, frictions, dampings, gains >= 1 % of nominal; contrast >= 0).
         discrete_actions: add :class:`DiscretizeActions` outermost (the paper's 11 bins per joint).
         **overrides: per wrapper, by snake_case name (``physics_randomization``, ``action_delay``, …):
             a dict of keyword arguments for it, ``False`` to leave it out, or ``True`` to force it in

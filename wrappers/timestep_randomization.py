@@ -59,6 +59,9 @@ class TimestepRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         >>> env.close()
     """
 
+    #: Actions reach the inner env unchanged (see :mod:`wrappers.action_check`).
+    passes_actions = True
+
     def __init__(
         self,
         env: gym.Env,

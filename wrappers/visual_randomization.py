@@ -21,7 +21,14 @@ from wrappers._validation import (
     check_sigma,
     model_ids,
 )
-from wrappers.distributions import Distribution, SignedUniform, Uniform, check_distribution, episode_generator
+from wrappers.distributions import (
+    Distribution,
+    SignedUniform,
+    Uniform,
+    check_distribution,
+    clip_to_support,
+    episode_generator,
+)
 from wrappers.physics_randomization import _mujoco_model
 
 __all__ = [
@@ -171,7 +178,9 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     (light positions, intensities and colours, random robot colours, metallic and gloss values) the result is
     ``nominal + min(scale, 1) * (draw - nominal)``, and which lights are on follows the draw whenever
     ``scale > 0``. ``scale=0`` leaves the model and the
-    images exactly nominal. Each group can also be switched off (``cameras_enabled`` ...).
+    images exactly nominal. Any ``scale >= 0`` gives valid images: a widened contrast distribution is
+    clipped to ``>= 0`` (:class:`wrappers.distributions.Clipped`; never an inverted image) and the field of
+    view to [1, 179] degrees. Each group can also be switched off (``cameras_enabled`` ...).
 
     Randomness: per-episode values come from a child of the env's seed
     (:func:`wrappers.distributions.episode_generator`), image noise from a per-episode child of that, so
@@ -227,6 +236,9 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         dtype('uint8')
         >>> env.close()
     """
+
+    #: Actions reach the inner env unchanged (see :mod:`wrappers.action_check`).
+    passes_actions = True
 
     def __init__(
         self,
@@ -338,8 +350,8 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         ]
         self._object_metallic = unit_interval("object_metallic", object_metallic)
         self._object_gloss = unit_interval("object_gloss", object_gloss)
-        self._contrast = check_distribution("contrast", contrast, allow_none=False, min_value=0.0).scaled(
-            self.scale, 1.0
+        self._contrast = clip_to_support(
+            check_distribution("contrast", contrast, allow_none=False, min_value=0.0).scaled(self.scale, 1.0), 0.0
         )
         if isinstance(pixel_noise, Distribution):
             noise = check_distribution("pixel_noise", pixel_noise, allow_none=False, min_value=0.0)
@@ -518,7 +530,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             half = np.deg2rad(s["camera_rotation_deg"])[:, None] / 2.0
             dq = np.concatenate([np.cos(half), np.sin(half) * s["camera_axis"]], axis=1)
             m.cam_quat[c] = quat_mul(nom["cam_quat"][c], dq)
-            m.cam_fovy[c] = nom["cam_fovy"][c] + s["camera_fovy_offset_deg"]
+            m.cam_fovy[c] = np.clip(nom["cam_fovy"][c] + s["camera_fovy_offset_deg"], 1.0, 179.0)
         if self.enabled["lights"] and m.nlight and w > 0:
             n = s["num_lights"]
             m.light_active[:] = np.arange(m.nlight) < n
