@@ -79,7 +79,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     Observation (a flat ``spaces.Dict``): the policy keys :data:`~gym_dactyl.constants.POLICY_KEYS`
     (fingertip positions, block position and quaternion, goal relative to the block; world frame,
     quaternions ``(w, x, y, z)`` with ``w >= 0``) and ``state``, the clean full state for the critic
-    laid out as :data:`~gym_dactyl.constants.STATE_LAYOUT`.
+    laid out as :data:`~gym_dactyl.constants.STATE_LAYOUT` (left out with ``critic_state=False``, for
+    symmetric learners that would feed every key to the actor).
 
     Goals: ``"parallel"`` (paper: a random face up, uniform yaw), ``"z"`` (yaw only; the block also
     starts face-up, the easy variant), ``"xyz"`` (uniform on SO(3)).
@@ -127,6 +128,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         render_mode: str | None = None,
         width: int = 480,
         height: int = 480,
+        critic_state: bool = True,
     ) -> None:
         """Create the environment.
 
@@ -149,6 +151,10 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             render_mode: None or ``"rgb_array"``.
             width: width of :meth:`render` images in pixels.
             height: height of :meth:`render` images in pixels.
+            critic_state: include ``state``, the clean full state for an asymmetric critic, in the
+                observation (default). ``False`` leaves it out, so the observation holds only the policy
+                keys: use it with symmetric learners (SB3 ``MultiInputPolicy``, ``FlattenObservation``
+                clients), which would otherwise feed the privileged, noise-free state to the actor.
         """
         if action_type not in _ACTION_TYPES:
             raise ValueError(f"action_type must be one of {_ACTION_TYPES}, got {action_type!r}")
@@ -175,7 +181,10 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         for name, value in (("width", width), ("height", height)):
             if int(value) != value or not 1 <= value <= MAX_RENDER_SIZE:
                 raise ValueError(f"{name} must be an integer in [1, {MAX_RENDER_SIZE}] pixels, got {value!r}")
+        if not isinstance(critic_state, (bool, np.bool_)):
+            raise ValueError(f"critic_state must be True or False, got {critic_state!r}")
 
+        self.critic_state = bool(critic_state)
         self.action_type = action_type
         self.goal_type = goal
         self.action_smoothing = action_smoothing
@@ -210,7 +219,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                 "object_pos": spaces.Box(-np.inf, np.inf, (3,), np.float32),
                 "object_quat": spaces.Box(-1.0, 1.0, (4,), np.float32),
                 "relative_goal_quat": spaces.Box(-1.0, 1.0, (4,), np.float32),
-                "state": spaces.Box(-np.inf, np.inf, (C.STATE_DIM,), np.float32),
+                **({"state": spaces.Box(-np.inf, np.inf, (C.STATE_DIM,), np.float32)} if self.critic_state else {}),
             }
         )
 
@@ -535,15 +544,16 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         s[L["relative_goal_quat"]] = -rel if rel[0] < 0 else rel
         state = s.astype(np.float32)
         if obs is None:
-            return {
+            obs = {
                 "fingertip_pos": state[L["fingertip_pos"]].copy(),
                 "object_pos": state[L["object_pos"]].copy(),
                 "object_quat": state[L["object_quat"]].copy(),
                 "relative_goal_quat": state[L["relative_goal_quat"]].copy(),
-                "state": state,
             }
-        obs["relative_goal_quat"] = state[L["relative_goal_quat"]].copy()
-        obs["state"] = state
+        else:
+            obs["relative_goal_quat"] = state[L["relative_goal_quat"]].copy()
+        if self.critic_state:
+            obs["state"] = state
         return obs
 
     def _info(self, success: bool, dropped: bool) -> dict[str, Any]:

@@ -163,3 +163,28 @@ def test_sb3_subproc_vec_env_gets_different_physics_per_sub_env():
         envs.step(np.stack([envs.action_space.sample() for _ in range(2)]))
     finally:
         envs.close()
+
+
+def test_policy_only_observation_for_symmetric_learners():
+    """critic_state=False: no clean state in the observation, through the whole stack and the module:id form."""
+    env = gym.make("gym_dactyl:DactylRandomized-v0", critic_state=False)
+    obs, _ = env.reset(seed=0)
+    assert "state" not in obs and "state" not in env.observation_space.spaces
+    assert set(obs) == set(gym_dactyl.POLICY_KEYS)
+    marker = env.unwrapped
+    assert not marker.critic_state
+    freeze = next(w for w in _chain(env) if isinstance(w, MarkerFreeze))
+    assert not freeze.use_state  # occlusion from the observed positions instead
+    for _ in range(5):
+        obs, *_ = env.step(env.action_space.sample())
+        assert set(obs) == set(gym_dactyl.POLICY_KEYS) and env.observation_space.contains(obs)
+    flat = gym.wrappers.FlattenObservation(gym.make("gym_dactyl:Dactyl-v0", critic_state=False))
+    assert flat.observation_space.shape == (15 + 3 + 4 + 4,)
+    with pytest.raises(ValueError, match="critic_state"):
+        gym.make("Dactyl-v0", critic_state="no")
+
+
+def _chain(env):
+    while isinstance(env, gym.Wrapper):
+        yield env
+        env = env.env
