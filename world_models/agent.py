@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from collections import deque
 from pathlib import Path
@@ -511,10 +512,18 @@ class Dreamer:
             load_replay: Also restore ``<path>.replay.npz`` when present.
 
         Raises:
-            ValueError: Not a Dreamer checkpoint, or the env's spaces differ from the saved ones.
+            ValueError: Not a Dreamer checkpoint (including one holding pickled code, which is never run), or
+                the env's spaces differ from the saved ones.
         """
         path = Path(path)
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # weights_only: tensors and plain containers only; a pickle that would import code is refused
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            detail = next((ln.strip() for ln in str(err).splitlines() if "Unsupported global" in ln), "")
+            raise ValueError(
+                f"{path} is not a Dreamer checkpoint: it holds pickled objects beyond tensors and plain data, "
+                f"refused without running them. {detail}".strip()
+            ) from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
             found = ckpt.get("format") if isinstance(ckpt, dict) else None
             raise ValueError(

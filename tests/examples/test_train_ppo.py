@@ -47,7 +47,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_script_writes_everything(run_dir: Path) -> None:
     final = run_dir / "final"
-    for name in ("model.zip", "vecnormalize.pkl", "meta.json"):
+    for name in ("model.zip", "model.json", "vecnormalize.npz", "vecnormalize.json", "meta.json"):
         assert (final / name).is_file()
     meta = json.loads((final / "meta.json").read_text())
     assert meta["num_timesteps"] == 128
@@ -248,15 +248,15 @@ def test_missing_checkpoint_names_the_path(tmp_path: Path) -> None:
     incomplete = tmp_path / "incomplete"
     incomplete.mkdir()
     (incomplete / "model.zip").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="vecnormalize.pkl"):
+    with pytest.raises(FileNotFoundError, match="model.json, vecnormalize.npz, vecnormalize.json"):
         load_checkpoint(incomplete)
 
 
 def test_corrupt_checkpoint_is_a_value_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "model.zip").write_bytes(b"not a zip")
-    (bad / "vecnormalize.pkl").write_bytes(b"not a pickle")
+    for name in ("model.zip", "model.json", "vecnormalize.npz", "vecnormalize.json"):
+        (bad / name).write_bytes(b"not a zip, JSON or npz")
     with pytest.raises(ValueError, match="bad"):
         load_checkpoint(bad)
     with pytest.raises(ValueError, match="bad"):
