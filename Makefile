@@ -14,7 +14,7 @@ system-gl:
 
 install: system-gl
 	$(PYTHON) -m pip install -q "torch==2.13.0" || $(PYTHON) -m pip install -q "torch>=2.3"
-	$(PYTHON) -m pip install -q -e ".[test]"
+	$(PYTHON) -m pip install -q -e ".[all,test]"
 
 # Main job: RecurrentPPO (asymmetric LSTM actor-critic) under the full randomization stack, a few minutes on a CPU.
 train: install
