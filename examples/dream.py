@@ -203,6 +203,23 @@ def plot_reward(real: dict[str, list], pred: dict[str, np.ndarray], context: int
     plt.close(fig)
 
 
+def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """Write an mp4 through imageio-ffmpeg; without it, an animated GIF at ``path.with_suffix(".gif")``.
+
+    Returns:
+        The file written.
+    """
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        gif = path.with_suffix(".gif")
+        imageio.mimsave(gif, frames, duration=1000.0 / fps, loop=0)  # pillow: milliseconds per frame
+        print(f"imageio-ffmpeg is not installed (pip install imageio-ffmpeg for mp4): wrote {gif} instead")
+        return gif
+    imageio.mimsave(path, frames, fps=fps)
+    return path
+
+
 def main() -> None:
     import matplotlib
 
@@ -216,12 +233,12 @@ def main() -> None:
     real = rollout_real(agent, env, args.context + args.horizon, args.seed)
     pred = rollout_model(agent, real, args.context)
     frames = make_frames(agent, real, pred, args.context)
-    imageio.mimsave(out / "dream.mp4", [_pad16(f) for f in frames], fps=args.fps)
+    video = write_video(out / "dream.mp4", [_pad16(f) for f in frames], args.fps)
     plot_reward(real, pred, args.context, out / "dream_reward.png")
     save_strip(frames, args.context, args.strip, out / "dream_frames.png")
     err = np.abs(np.array(real["rewards"][args.context :]) - pred["reward"][args.context :])
     print(
-        f"wrote {out / 'dream.mp4'} ({len(frames)} frames) and {out / 'dream_reward.png'}; "
+        f"wrote {video} ({len(frames)} frames) and {out / 'dream_reward.png'}; "
         f"open-loop reward MAE {err.mean():.3f} over {len(err)} steps"
     )
 

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from world_models import Dreamer, DreamerConfig
+from world_models import PRESETS, Dreamer, DreamerConfig
 
 try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
@@ -44,7 +44,8 @@ class Args:
     logdir: str = "runs/dreamer"
     """Directory for checkpoints, CSV logs, TensorBoard events and the learning curve."""
     resume: bool = False
-    """Continue from <logdir>/checkpoint.pt (weights, optimisers, counters, replay)."""
+    """Continue the run in --logdir from its <logdir>/checkpoint.pt (weights, optimisers, counters, replay); starts
+    fresh if there is none. (train_ppo.py's --resume takes a checkpoint directory instead: PPO runs keep several.)"""
     max_minutes: float = 0.0
     """Stop (and checkpoint) after this much wall-clock time; 0 means no limit."""
     checkpoint_every: int = 5_000
@@ -69,7 +70,7 @@ class Args:
 
 
 def parse_args() -> Args:
-    return Args(**vars(build_parser(Args, __doc__).parse_args()))
+    return Args(**vars(build_parser(Args, __doc__, choices={"preset": tuple(PRESETS)}).parse_args()))
 
 
 def parse_env_kwargs(text: str) -> dict[str, object]:

@@ -11,7 +11,8 @@ Observations are normalised with running statistics and clipped at ±5 σ (VecNo
     python examples/train_ppo.py --resume runs/ppo/checkpoints/step_0000010240
 
 Writes to --logdir: tb/ (TensorBoard), metrics.csv + metrics.jsonl, checkpoints/step_*/ and final/
-(each model.zip + vecnormalize.pkl + meta.json, written atomically), learning_curve.png, video.mp4; with --adr
+(each model.zip + model.json + vecnormalize.npz/.json + meta.json, written atomically; loading never
+unpickles), learning_curve.png, video.mp4; with --adr
 also adr.csv (entropy and every range per rollout), adr.png and adr_state.json (the final ADR state; each
 checkpoint's meta.json holds the state it was saved with, which --resume restores).
 """
@@ -35,7 +36,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 import imageio.v2 as imageio  # noqa: E402
 import torch  # noqa: E402
 from gymnasium import spaces  # noqa: E402
-from ppo.callbacks import ADRCallback, CheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
+from ppo.callbacks import ADRCallback, AtomicCheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
 from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint, save_checkpoint  # noqa: E402
 from ppo.config import (  # noqa: E402
     PRESETS,
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> Path:
         if adr is not None:  # before the checkpoints: a checkpoint holds the state after this step's results
             callbacks.append(ADRCallback(adr, args.logdir / "adr.csv"))
         if args.checkpoint_every:
-            callbacks.append(CheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
+            callbacks.append(AtomicCheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
         if args.max_minutes:
             callbacks.append(WallClockLimit(args.max_minutes))
 

@@ -19,7 +19,7 @@ from ppo.checkpoint import save_checkpoint
 
 __all__ = [
     "ADRCallback",
-    "CheckpointCallback",
+    "AtomicCheckpointCallback",
     "DactylMetricsCallback",
     "METRIC_FIELDS",
     "WallClockLimit",
@@ -156,7 +156,7 @@ class DactylMetricsCallback(BaseCallback):
             )
 
 
-class CheckpointCallback(BaseCallback):
+class AtomicCheckpointCallback(BaseCallback):
     """Every ``every`` environment steps, write an atomic checkpoint ``<directory>/step_<timesteps>``.
 
     The check runs at the start of each rollout, i.e. after the previous PPO update, so a checkpoint

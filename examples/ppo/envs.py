@@ -299,6 +299,24 @@ def _make_vision_env(
     return PoseFromVision(with_appearance(env, appearance), pose_estimator)
 
 
+class EpisodeSuccessInfo(gym.Wrapper):
+    """On an episode's last step, ``info["is_success"]`` says whether the episode had >= 1 success.
+
+    SB3 reads ``info["is_success"]`` only when an episode ends (``rollout/success_rate``), but Dactyl-v0 sets
+    it per step (a goal reached on *this* step), which is almost always False on the last step (a drop or a
+    timeout ends the episode). With this wrapper ``rollout/success_rate`` is the share of the last 100
+    episodes with at least one success: the same quantity as ``dactyl/success_rate``. Other steps are
+    unchanged; the step's own flag stays in ``info["goal_reached"]`` on the last step.
+    """
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            info = {**info, "goal_reached": info.get("is_success", False),
+                    "is_success": info.get("consecutive_successes", 0) > 0}  # fmt: skip
+        return obs, reward, terminated, truncated, info
+
+
 def make_train_env_fn(
     rank: int,
     seed: int,
@@ -319,7 +337,7 @@ def make_train_env_fn(
             goal=goal, action_type=action_type, goal_timeout_s=goal_timeout_s, groups=groups, scale=scale,
             wrist=wrist, adr=adr,
         )  # fmt: skip
-        env = Monitor(env)
+        env = Monitor(EpisodeSuccessInfo(env))
         env.action_space.seed(seed + rank)  # observations are seeded by VecEnv.seed(seed) -> seed + rank
         return env
 
