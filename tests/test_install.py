@@ -104,7 +104,15 @@ def test_lowest_declared_versions_install_and_pass_the_env_tests(tmp_path):
     code = "import mujoco, gymnasium, numpy; print(mujoco.__version__, gymnasium.__version__, numpy.__version__)"
     versions = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120)
     floors = dict(p.split("==") for p in pins)
-    assert versions.stdout.split() == [floors["mujoco"], floors["gymnasium"], floors["numpy"]], versions.stderr
+
+    def release(v: str) -> tuple[int, ...]:
+        parts = [int(x) for x in v.split(".")]
+        while parts and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
+
+    got = [release(v) for v in versions.stdout.split()]
+    assert got == [release(floors[k]) for k in ("mujoco", "gymnasium", "numpy")], versions.stdout + versions.stderr
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     env.pop("PYTHONPATH", None)
     run = subprocess.run([str(python), "-c", CORE_CHECK], cwd=tmp_path, capture_output=True, text=True, timeout=300,
