@@ -85,12 +85,13 @@ def test_lowest_declared_versions_install_and_pass_the_env_tests(tmp_path):
     pins = _floors()
     if not _index_reachable():
         pytest.skip("no network access to the package index: cannot build the floor-version venv")
-    key = hashlib.sha256("\n".join([sys.version, *pins]).encode()).hexdigest()[:12]
+    test_deps = [d for d in PYPROJECT["project"]["optional-dependencies"]["test"] if not d.startswith("ruff")]
+    key = hashlib.sha256("\n".join([sys.version, *pins, *test_deps]).encode()).hexdigest()[:12]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gym-dactyl" / f"floor-venv-{key}"
     python = cache / "bin" / "python"
     if not (cache / ".complete").is_file():
         venv.create(cache, with_pip=True, clear=True)
-        cmd = [str(python), "-m", "pip", "install", "-q", *pins, "pytest>=8", "hypothesis>=6.100"]
+        cmd = [str(python), "-m", "pip", "install", "-q", *pins, *test_deps]  # the core + the [test] extra
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
         assert out.returncode == 0, out.stdout + out.stderr
         (cache / ".complete").write_text("\n".join(pins))
