@@ -63,6 +63,7 @@ ENTRIES = [
 # The cpu-hour run re-measured on the env with the fidelity fixes (hold under load, clean resets, post-step
 # observations): the paper's evaluation (100 episodes, 80 s, evaluate.py's defaults) and the training timeout.
 FIXED = "PPO cpu preset (no rand.), 55 min, 1.41M steps"
+FIXED_2M = "the same, resumed to 2.04M steps"
 COND = "--conditions nominal,randomized,shifted"
 FIDELITY_ENTRIES = [
     ("fidelity", FIXED, 80, f"{E} --checkpoint runs/ppo_cpu_hour/final --randomization all {COND} "
@@ -77,6 +78,12 @@ FIDELITY_ENTRIES = [
      "--out runs/fixed_eval_random_8s", "runs/fixed_eval_random_8s"),
     ("fidelity", "hold still", 8, f"{E} --policy hold --goal z {COND} --goal-timeout-s 8 --no-video "
      "--out runs/fixed_eval_hold_8s", "runs/fixed_eval_hold_8s"),
+    # the same run resumed to the issue-4 run's 2.04M steps (python examples/train_ppo.py --resume
+    # runs/ppo_cpu_hour/final --logdir runs/ppo_cpu_hour_2m --total-timesteps 2040000 --no-video --no-progress-bar)
+    ("fidelity", FIXED_2M, 80, f"{E} --checkpoint runs/ppo_cpu_hour_2m/final --randomization all {COND} --no-video "
+     "--out runs/ppo_cpu_hour_2m/eval_80s", "runs/ppo_cpu_hour_2m/eval_80s"),
+    ("fidelity", FIXED_2M, 8, f"{E} --checkpoint runs/ppo_cpu_hour_2m/final --randomization all {COND} "
+     "--goal-timeout-s 8 --no-video --out runs/ppo_cpu_hour_2m/eval_8s", "runs/ppo_cpu_hour_2m/eval_8s"),
 ]  # fmt: skip
 SETS = {
     "issue4": (ENTRIES, Path("docs/ppo_eval.json")),

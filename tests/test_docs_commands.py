@@ -177,7 +177,7 @@ def test_fidelity_tables_are_the_committed_data() -> None:
     eval_rows = _script_rows(
         "examples/ppo_eval_report.py", "--set", "fidelity", "--from-json", "docs/ppo_fidelity_eval.json", "--no-plots"
     )
-    assert len(eval_rows) == 18
+    assert len(eval_rows) == 24
     missing = [r for r in eval_rows if r not in doc]
     assert not missing, missing
     ranges = ["0:20000", "240000:260000", "490000:510000", "740000:760000", "990000:1010000", "1240000:1260000",
