@@ -29,7 +29,12 @@ Randomizations (``randomizations={name: kwargs}``, names and defaults of :mod:`w
 ``"physics_randomization"`` (Table 1), ``"timestep_randomization"`` (App. C.2), both drawn by the sampler's
 wrappers at each world's reset; ``"random_forces"`` (App. C.2): the per-episode hit probability is drawn by
 the sampler's :class:`wrappers.RandomForces` and the per-step forces on the device with the same decay /
-probability / sigma rule. Other wrapper names of the stack are not implemented here and raise ``ValueError``.
+probability / sigma rule; ``"action_noise"`` (Table 8): :class:`wrappers.ActionNoise`'s rule and defaults (read
+from its signature) on the [-1, 1] actions, as in the wrapper stack where it sits inside ``DiscretizeActions``:
+``a' = clip(a (1 + σ_m η) + c + σ_u ε, -1, 1)``, ``c`` per world and episode, drawn on the device (same
+distributions as the wrapper, not the same random numbers). The other wrapper names of the stack
+(``action_delay``, ``backlash``, ``observation_noise``, ``marker_freeze``, ``visual_randomization``) are not
+implemented here and raise ``ValueError``.
 
 Example:
     >>> import gymnasium as gym, dactyl_warp
@@ -39,6 +44,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -51,21 +57,28 @@ from gymnasium.vector.utils import batch_space
 from gym_dactyl import constants as C
 from gym_dactyl import rotations as R
 from gym_dactyl.dactyl_env import DactylEnv
+from wrappers._validation import check_scale, check_sigma
+from wrappers.action_noise import ActionNoise
 from wrappers.physics_randomization import PhysicsRandomization
 from wrappers.random_forces import RandomForces
 from wrappers.timestep_randomization import TimestepRandomization
 
-__all__ = ["PHYSICS_FIELDS", "SUPPORTED_RANDOMIZATIONS", "DactylWarpVectorEnv"]
+__all__ = ["ACTION_NOISE_DEFAULTS", "PHYSICS_FIELDS", "SUPPORTED_RANDOMIZATIONS", "DactylWarpVectorEnv"]
 
 #: Randomizations this env implements, innermost first (the order of ``wrappers.stack``).
-SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = ("physics_randomization", "timestep_randomization", "random_forces")
+SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = (
+    "physics_randomization", "timestep_randomization", "random_forces", "action_noise",
+)  # fmt: skip
 #: Wrapper names of ``wrappers.stack`` that the batched env does not implement (yet).
-_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "action_noise", "action_delay", "observation_noise",
-                    "marker_freeze")  # fmt: skip
+_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "action_delay", "observation_noise", "marker_freeze")
 _WRAPPERS = {
     "physics_randomization": PhysicsRandomization,
     "timestep_randomization": TimestepRandomization,
     "random_forces": RandomForces,
+}
+#: ActionNoise's constructor defaults (Dactyl Table 8), read from its signature: one source of truth.
+ACTION_NOISE_DEFAULTS: dict[str, Any] = {
+    k: p.default for k, p in inspect.signature(ActionNoise.__init__).parameters.items() if k not in ("self", "env")
 }
 
 #: Model fields copied per world when physics randomization is on: the fields PhysicsRandomization writes and
@@ -135,6 +148,7 @@ class DactylWarpVectorEnv(VectorEnv):
                 raise ValueError(f"randomizations: unknown name {name!r}; expected some of {SUPPORTED_RANDOMIZATIONS}")
             if not isinstance(kwargs, dict):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
+        self._action_noise = self._check_action_noise(randomizations.get("action_noise"))
 
         import mujoco_warp as mjw
         import warp as wp  # the [warp] extra; imported here so the module imports without it
@@ -154,7 +168,7 @@ class DactylWarpVectorEnv(VectorEnv):
         mjm = nominal.__copy__()
         sampler: gym.Env = base
         self._wrappers: dict[str, gym.Wrapper] = {}
-        for name in SUPPORTED_RANDOMIZATIONS:  # innermost first
+        for name in _WRAPPERS:  # innermost first
             if name in randomizations:
                 sampler = _WRAPPERS[name](sampler, **randomizations[name])
                 self._wrappers[name] = sampler
@@ -221,6 +235,7 @@ class DactylWarpVectorEnv(VectorEnv):
         self._force = torch.zeros(n, 3, **f32)
         self._force_p = torch.zeros(n, **f32)
         self._force_sigma = torch.zeros(n, **f32)
+        self._noise_offset = torch.zeros(n, n_act, **f32)  # ActionNoise's per-episode correlated offset
         self._seed_rngs: list[np.random.Generator] = []
         self._goal_rngs: list[np.random.Generator] = []
         self._torch_gen = torch.Generator(device=dev)
@@ -301,6 +316,10 @@ class DactylWarpVectorEnv(VectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("Cannot call DactylWarpVectorEnv.step before reset")
         a = self._unit_actions(actions)
+        if self._action_noise is not None:  # ActionNoise on the [-1, 1] actions (inside DiscretizeActions)
+            sigma_m, sigma_u = self._action_noise["multiplicative"], self._action_noise["additive"]
+            eps = torch.randn(2, *a.shape, device=self.device, generator=self._torch_gen)
+            a = (a * (1.0 + sigma_m * eps[0]) + self._noise_offset + sigma_u * eps[1]).clamp(-1.0, 1.0)
         if self._base.action_smoothing is not None:
             self._smoothed += self._base.action_smoothing * (a - self._smoothed)
             a = self._smoothed
@@ -424,11 +443,37 @@ class DactylWarpVectorEnv(VectorEnv):
         self._consecutive[ti] = 0
         self._smoothed[ti] = 0.0
         self._force[ti] = 0.0
+        if self._action_noise is not None:
+            sigma_c = self._action_noise["correlated"]
+            draw = torch.randn(len(idx), self._noise_offset.shape[1], device=dev, generator=self._torch_gen)
+            self._noise_offset[ti] = sigma_c * draw
         self._xfrc[ti] = 0.0
         put(self._force_p, forces[:, 0])
         put(self._force_sigma, forces[:, 1])
         with self._wp.ScopedDevice(self._wp_device):
             self._mjw.kinematics(self.wp_model, self.wp_data)
+
+    @staticmethod
+    def _check_action_noise(kwargs: dict[str, Any] | None) -> dict[str, float] | None:
+        """ActionNoise's kwargs (defaults from its signature) -> the σ in [-1, 1] action units, or None when off."""
+        if kwargs is None:
+            return None
+        unknown = set(kwargs) - set(ACTION_NOISE_DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"randomizations['action_noise']: unknown argument(s) {sorted(unknown)}; "
+                f"expected some of {sorted(ACTION_NOISE_DEFAULTS)}"
+            )
+        p = {**ACTION_NOISE_DEFAULTS, **kwargs}
+        scale = check_scale("scale", p["scale"])
+        if not p["enabled"] or scale == 0.0:
+            return None
+        width = 2.0 * scale  # the actions' range [-1, 1]
+        return {
+            "additive": check_sigma("uncorrelated_additive", p["uncorrelated_additive"]) * width,
+            "correlated": check_sigma("correlated_additive", p["correlated_additive"]) * width,
+            "multiplicative": check_sigma("uncorrelated_multiplicative", p["uncorrelated_multiplicative"]) * scale,
+        }
 
     def _set_goals(self, idx: torch.Tensor, goals: torch.Tensor) -> None:
         self._goal[idx] = goals

@@ -65,7 +65,11 @@ def test_unknown_and_unsupported_randomizations_raise():
     with pytest.raises(ValueError, match="unknown name 'mass'"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"mass": {}})
     with pytest.raises(ValueError, match="does not implement"):
-        DactylWarpVectorEnv(1, device="cpu", randomizations={"action_noise": {}})
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"observation_noise": {}})
+    with pytest.raises(ValueError, match="unknown argument"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"action_noise": {"sigma": 0.1}})
+    with pytest.raises(ValueError, match="uncorrelated_additive"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"action_noise": {"uncorrelated_additive": -1.0}})
     with pytest.raises(ValueError, match="must be a dict"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"random_forces": 3})
     with pytest.raises(ValueError, match="goal"):
@@ -181,4 +185,23 @@ def test_step_before_reset_and_bad_actions():
         envs.step(np.zeros((2, 20), dtype=np.int64))
     with pytest.raises(ValueError, match="bins"):
         envs.step(np.full((1, 20), 11))
+    envs.close()
+
+
+def test_action_noise_uses_the_wrappers_defaults_and_perturbs_targets():
+    from wrappers.action_noise import ActionNoise
+
+    sig = DactylWarpVectorEnv._check_action_noise({})
+    ref = ActionNoise(gym.make("Dactyl-v0", action_type="continuous"))
+    assert sig == pytest.approx(
+        {"additive": 2 * ref.uncorrelated_additive, "correlated": 2 * ref.correlated_additive,
+         "multiplicative": ref.uncorrelated_multiplicative}
+    )  # fmt: skip
+    assert DactylWarpVectorEnv._check_action_noise({"scale": 0.0}) is None
+    envs = DactylWarpVectorEnv(2, device="cpu", action_type="continuous", randomizations={"action_noise": {}})
+    envs.reset(seed=SEED)
+    before = envs.joint_targets
+    envs.step(np.zeros((2, 20), dtype=np.float32))  # zero action: targets move only by the noise
+    delta = (envs.joint_targets - before) / torch.as_tensor(envs._base._ctrl_half, dtype=torch.float32)
+    assert 0 < delta.abs().max() < 0.5 and not torch.allclose(delta[0], delta[1])
     envs.close()
