@@ -150,11 +150,13 @@ class DactylWarpVectorEnv(VectorEnv):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
         self._action_noise = self._check_action_noise(randomizations.get("action_noise"))
 
-        import mujoco_warp as mjw
         import warp as wp  # the [warp] extra; imported here so the module imports without it
 
+        if wp.config.log_level < wp.LOG_WARNING:
+            wp.config.log_level = wp.LOG_WARNING  # no init banner / per-module load lines on stdout
+        import mujoco_warp as mjw
+
         self._wp, self._mjw = wp, mjw
-        wp.config.quiet = True
         wp.init()
         self._wp_device = wp.get_device(device)
         self.device = torch.device("cpu" if self._wp_device.is_cpu else f"cuda:{self._wp_device.ordinal}")
