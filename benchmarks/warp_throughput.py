@@ -19,9 +19,9 @@ import argparse
 
 import gymnasium as gym
 import torch
+from evidence import CLOCKS, now, set_clock, write_json
 
 import dactyl_warp  # noqa: F401  (registers DactylWarp-v0)
-from evidence import CLOCKS, now, set_clock, write_json
 
 RANDOMIZATIONS = {"physics_randomization": {}, "timestep_randomization": {}, "random_forces": {}}
 
