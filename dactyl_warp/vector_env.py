@@ -144,7 +144,7 @@ class DactylWarpVectorEnv(VectorEnv):
                     f"randomizations: {name!r} is a wrappers randomization that DactylWarpVectorEnv does not "
                     f"implement; supported: {SUPPORTED_RANDOMIZATIONS}"
                 )
-            if name not in _WRAPPERS:
+            if name not in SUPPORTED_RANDOMIZATIONS:
                 raise ValueError(f"randomizations: unknown name {name!r}; expected some of {SUPPORTED_RANDOMIZATIONS}")
             if not isinstance(kwargs, dict):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
