@@ -149,6 +149,7 @@ class DactylWarpVectorEnv(VectorEnv):
             if not isinstance(kwargs, dict):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
         self._action_noise = self._check_action_noise(randomizations.get("action_noise"))
+        self._action_noise_kwargs = dict(randomizations.get("action_noise") or {})
 
         import warp as wp  # the [warp] extra; imported here so the module imports without it
 
@@ -259,6 +260,29 @@ class DactylWarpVectorEnv(VectorEnv):
     def joint_targets(self) -> torch.Tensor:
         """Current position targets of every world's actuators, ``(N, nu)`` (copy)."""
         return self._target.clone()
+
+    def set_parameters(self, name: str, **params: Any) -> None:
+        """Change a randomization's parameters; each world picks them up at its next reset.
+
+        The same hook the wrappers offer :class:`wrappers.AutomaticDomainRandomization`: for
+        ``physics_randomization``, ``timestep_randomization`` and ``random_forces`` the call goes to the sampler's
+        wrapper (``set_parameters(**params)``, validated there); for ``action_noise`` ``params`` are ActionNoise
+        constructor arguments merged into the current ones. (Not wired to an ADR state yet.)
+
+        Raises:
+            ValueError: if ``name`` is not a randomization this env was built with, or on invalid parameters.
+        """
+        if name == "action_noise" and self._action_noise is not None:
+            merged = {**self._action_noise_kwargs, **params}
+            checked = self._check_action_noise(merged)
+            self._action_noise_kwargs = merged
+            self._action_noise = checked if checked is not None else {"additive": 0.0, "correlated": 0.0,
+                                                                      "multiplicative": 0.0}  # fmt: skip
+            return
+        if name not in self._wrappers:
+            on = sorted(self.randomizations)
+            raise ValueError(f"set_parameters: {name!r} is not a randomization of this env (built with {on})")
+        self._wrappers[name].set_parameters(**params)
 
     def sampled(self, world: int) -> dict[str, Any]:
         """What the sampler's randomization wrappers drew for ``world``'s current episode (their reset infos)."""

@@ -152,6 +152,28 @@ def test_masked_reset_touches_only_reset_worlds(randomized):
         randomized.reset(options={"reset_mask": np.array([1, 0])})
 
 
+def test_set_parameters_reaches_the_next_reset_of_each_world(randomized):
+    from wrappers import Uniform
+    from wrappers.physics_randomization import MASS_SCALE
+
+    randomized.reset(seed=SEED)
+    env = randomized.unwrapped
+    try:
+        randomized.set_parameters("physics_randomization", mass_scale=Uniform(2.0, 2.0))
+        before = env.wp_model.body_mass.numpy()[1].copy()
+        randomized.reset(options={"reset_mask": np.array([True, False])})
+        assert (env.sampled(0)["physics"]["mass_scale"] == 2.0).all()
+        nominal = DactylEnv().model.body_mass
+        np.testing.assert_array_equal(env.wp_model.body_mass.numpy()[0, 1:], (2.0 * nominal[1:]).astype(np.float32))
+        np.testing.assert_array_equal(env.wp_model.body_mass.numpy()[1], before)
+        with pytest.raises(ValueError, match="not a randomization"):
+            randomized.set_parameters("random_forces", probability=Uniform(0.1, 0.1))
+        with pytest.raises(ValueError):
+            randomized.set_parameters("physics_randomization", mass_scale=Uniform(-1.0, 1.0))
+    finally:
+        randomized.set_parameters("physics_randomization", mass_scale=MASS_SCALE)
+
+
 # ------------------------------------------------------------------ episode ends, SB3 adapter
 def test_autoreset_same_step_and_sb3_adapter(nominal):
     env = nominal.unwrapped
