@@ -31,10 +31,13 @@ wrappers at each world's reset; ``"random_forces"`` (App. C.2): the per-episode 
 the sampler's :class:`wrappers.RandomForces` and the per-step forces on the device with the same decay /
 probability / sigma rule; ``"action_noise"`` (Table 8): :class:`wrappers.ActionNoise`'s rule and defaults (read
 from its signature) on the [-1, 1] actions, as in the wrapper stack where it sits inside ``DiscretizeActions``:
-``a' = clip(a (1 + σ_m η) + c + σ_u ε, -1, 1)``, ``c`` per world and episode, drawn on the device (same
-distributions as the wrapper, not the same random numbers). The other wrapper names of the stack
-(``action_delay``, ``backlash``, ``observation_noise``, ``marker_freeze``, ``visual_randomization``) are not
-implemented here and raise ``ValueError``.
+``a' = clip(a (1 + σ_m η) + c + σ_u ε, -1, 1)``, ``c`` per world and episode; ``"observation_noise"`` (Table 7):
+the kwargs build a :class:`wrappers.ObservationNoise` on Dactyl-v0 (which validates them) and its σ, quaternion
+keys and linked keys are applied per world on the device (positions + correlated + uncorrelated noise,
+quaternions ``R_u ⊗ R_c ⊗ q``, ``relative_goal_quat`` kept consistent; ``state`` clean). The device-side draws
+have the wrappers' distributions, not their random numbers. The other wrapper names of the stack
+(``action_delay``, ``backlash``, ``marker_freeze``, ``visual_randomization``) are not implemented here and raise
+``ValueError``.
 
 Example:
     >>> import gymnasium as gym, dactyl_warp
@@ -59,6 +62,7 @@ from gym_dactyl import rotations as R
 from gym_dactyl.dactyl_env import DactylEnv
 from wrappers._validation import check_scale, check_sigma
 from wrappers.action_noise import ActionNoise
+from wrappers.observation_noise import ObservationNoise
 from wrappers.physics_randomization import PhysicsRandomization
 from wrappers.random_forces import RandomForces
 from wrappers.timestep_randomization import TimestepRandomization
@@ -67,10 +71,10 @@ __all__ = ["ACTION_NOISE_DEFAULTS", "PHYSICS_FIELDS", "SUPPORTED_RANDOMIZATIONS"
 
 #: Randomizations this env implements, innermost first (the order of ``wrappers.stack``).
 SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = (
-    "physics_randomization", "timestep_randomization", "random_forces", "action_noise",
+    "physics_randomization", "timestep_randomization", "random_forces", "action_noise", "observation_noise",
 )  # fmt: skip
 #: Wrapper names of ``wrappers.stack`` that the batched env does not implement (yet).
-_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "action_delay", "observation_noise", "marker_freeze")
+_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "action_delay", "marker_freeze")
 _WRAPPERS = {
     "physics_randomization": PhysicsRandomization,
     "timestep_randomization": TimestepRandomization,
@@ -167,6 +171,13 @@ class DactylWarpVectorEnv(VectorEnv):
         # The sampler: Dactyl-v0 itself (validates env_kwargs), wrapped in the CPU randomizations that are on.
         base = DactylEnv(**env_kwargs)
         self._base = base
+        # ObservationNoise validates its kwargs against Dactyl-v0's observation space; its σ are read from it.
+        self._obs_noise: ObservationNoise | None = None
+        if "observation_noise" in randomizations:
+            try:
+                self._obs_noise = ObservationNoise(base, **randomizations["observation_noise"])
+            except TypeError as err:
+                raise ValueError(f"randomizations['observation_noise']: {err}") from err
         nominal = base.model
         mjm = nominal.__copy__()
         sampler: gym.Env = base
@@ -239,6 +250,16 @@ class DactylWarpVectorEnv(VectorEnv):
         self._force_p = torch.zeros(n, **f32)
         self._force_sigma = torch.zeros(n, **f32)
         self._noise_offset = torch.zeros(n, n_act, **f32)  # ActionNoise's per-episode correlated offset
+        # ObservationNoise's per-episode terms: offsets of position keys, rotations (w, x, y, z) of quaternion keys.
+        self._obs_offset: dict[str, torch.Tensor] = {}
+        self._obs_rotation: dict[str, torch.Tensor] = {}
+        if self._obs_noise is not None:
+            for key in self._obs_noise.sigmas:
+                if key in self._obs_noise.quat_keys:
+                    self._obs_rotation[key] = torch.zeros(n, 4, **f32)
+                    self._obs_rotation[key][:, 0] = 1.0
+                else:
+                    self._obs_offset[key] = torch.zeros(n, base.observation_space[key].shape[0], **f32)
         self._seed_rngs: list[np.random.Generator] = []
         self._goal_rngs: list[np.random.Generator] = []
         self._torch_gen = torch.Generator(device=dev)
@@ -335,7 +356,7 @@ class DactylWarpVectorEnv(VectorEnv):
                 torch.as_tensor(mask_np, device=self.device), self._rotation_error(obs["state"]), self._error
             )
         )
-        return self._out(obs), self._out(self._info_dict(None, None))
+        return self._out(self._noisy(obs)), self._out(self._info_dict(None, None))
 
     def step(self, actions: Any) -> tuple[dict[str, Any], Any, Any, Any, dict[str, Any]]:
         """Step every world one 80 ms control step; worlds that end are reset in the same call (``SAME_STEP``)."""
@@ -399,13 +420,14 @@ class DactylWarpVectorEnv(VectorEnv):
         done = terminated | truncated
         if bool(done.any()):
             idx = np.flatnonzero(done.cpu().numpy())
-            info["final_obs"] = {k: v.clone() for k, v in obs.items()}
+            info["final_obs"] = {k: v.clone() for k, v in self._noisy(obs).items()}
             info["_final_obs"] = done.clone()
             info["final_info"] = {k: v.clone() for k, v in info.items() if isinstance(v, torch.Tensor)}
             info["_final_info"] = done.clone()
             self._reset_worlds(idx)
             obs = self._obs()
             self._error = torch.where(done, self._rotation_error(obs["state"]), self._error)
+        obs = self._noisy(obs)
         return self._out(obs), self._out(reward), self._out(terminated), self._out(truncated), self._out(info)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -469,6 +491,15 @@ class DactylWarpVectorEnv(VectorEnv):
         self._consecutive[ti] = 0
         self._smoothed[ti] = 0.0
         self._force[ti] = 0.0
+        if self._obs_noise is not None:
+            w = self._obs_noise
+            for key, (corr, _) in w.sigmas.items():
+                sigma = corr * w.scale * float(w.enabled)
+                if key in self._obs_rotation:
+                    self._obs_rotation[key][ti] = self._random_rotation(len(idx), sigma)
+                else:
+                    shape = (len(idx), self._obs_offset[key].shape[1])
+                    self._obs_offset[key][ti] = sigma * torch.randn(shape, device=dev, generator=self._torch_gen)
         if self._action_noise is not None:
             sigma_c = self._action_noise["correlated"]
             draw = torch.randn(len(idx), self._noise_offset.shape[1], device=dev, generator=self._torch_gen)
@@ -500,6 +531,37 @@ class DactylWarpVectorEnv(VectorEnv):
             "correlated": check_sigma("correlated_additive", p["correlated_additive"]) * width,
             "multiplicative": check_sigma("uncorrelated_multiplicative", p["uncorrelated_multiplicative"]) * scale,
         }
+
+    def _random_rotation(self, n: int, sigma: float) -> torch.Tensor:
+        """``n`` rotations about uniform random axes by angles ~ N(0, sigma) (``observation_noise.random_rotation``)."""
+        axis = torch.randn(n, 3, device=self.device, generator=self._torch_gen)
+        axis = axis / torch.linalg.norm(axis, dim=1, keepdim=True)
+        half = 0.5 * sigma * torch.randn(n, device=self.device, generator=self._torch_gen)
+        return torch.cat((torch.cos(half)[:, None], torch.sin(half)[:, None] * axis), dim=1)
+
+    def _noisy(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """ObservationNoise's rule on the policy keys (``state`` untouched).
+
+        Positions + correlated + uncorrelated noise; quaternions ``R_u ⊗ R_c ⊗ q``; linked keys
+        (``relative_goal_quat``) ``rel ⊗ conj(R_u ⊗ R_c)``, so they stay consistent with the noisy orientation.
+        """
+        w = self._obs_noise
+        if w is None or not w.enabled or w.scale == 0.0:
+            return obs
+        out = dict(obs)
+        n = self.num_envs
+        for key, offset in self._obs_offset.items():
+            sigma_u = w.sigmas[key][1] * w.scale
+            noise = torch.randn(offset.shape, device=self.device, generator=self._torch_gen)
+            out[key] = obs[key] + offset + sigma_u * noise
+        for key, rotation in self._obs_rotation.items():
+            total = _quat_mul(self._random_rotation(n, w.sigmas[key][1] * w.scale), rotation)
+            out[key] = _canonical(_quat_mul(total, obs[key]))
+            for derived, source in w.linked_quats.items():
+                if source == key and derived in obs:
+                    conj = total * torch.tensor([1.0, -1.0, -1.0, -1.0], device=self.device)
+                    out[derived] = _canonical(_quat_mul(obs[derived], conj))
+        return out
 
     def _set_goals(self, idx: torch.Tensor, goals: torch.Tensor) -> None:
         self._goal[idx] = goals
@@ -580,6 +642,12 @@ class DactylWarpVectorEnv(VectorEnv):
         if isinstance(x, torch.Tensor):
             return x.detach().cpu().numpy()
         return x
+
+
+def _canonical(q: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions with ``w >= 0``."""
+    q = q / torch.linalg.norm(q, dim=-1, keepdim=True)
+    return torch.where(q[..., :1] < 0, -q, q)
 
 
 def _quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -65,7 +65,7 @@ def test_unknown_and_unsupported_randomizations_raise():
     with pytest.raises(ValueError, match="unknown name 'mass'"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"mass": {}})
     with pytest.raises(ValueError, match="does not implement"):
-        DactylWarpVectorEnv(1, device="cpu", randomizations={"observation_noise": {}})
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"marker_freeze": {}})
     with pytest.raises(ValueError, match="unknown argument"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"action_noise": {"sigma": 0.1}})
     with pytest.raises(ValueError, match="uncorrelated_additive"):
@@ -227,3 +227,36 @@ def test_action_noise_uses_the_wrappers_defaults_and_perturbs_targets():
     delta = (envs.joint_targets - before) / torch.as_tensor(envs._base._ctrl_half, dtype=torch.float32)
     assert 0 < delta.abs().max() < 0.5 and not torch.allclose(delta[0], delta[1])
     envs.close()
+
+
+def test_observation_noise_follows_the_wrapper_and_leaves_state_clean():
+    from dactyl_warp.vector_env import _canonical, _quat_mul
+
+    with pytest.raises(ValueError, match="observation_noise"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"observation_noise": {"sigma": 1.0}})
+    with pytest.raises(ValueError):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"observation_noise": {"sigmas": {"nope": (1, 1)}}})
+    envs = DactylWarpVectorEnv(2, device="cpu", randomizations={"observation_noise": {}})
+    obs, _ = envs.reset(seed=SEED)
+    L = gym_dactyl_layout()
+    s = obs["state"]
+    for key in ("fingertip_pos", "object_pos"):
+        err = (obs[key] - s[:, L[key]]).abs()
+        assert 0 < err.max() < 0.05, key  # Table 7: mm-scale noise
+    q = obs["object_quat"]
+    angle = 2 * torch.acos((q * s[:, L["object_quat"]]).sum(1).abs().clamp(max=1))
+    assert (angle > 0).all() and (angle < 1.0).all()
+    conj = q * torch.tensor([1.0, -1.0, -1.0, -1.0])
+    expected = _canonical(_quat_mul(s[:, L["goal_quat"]], conj))
+    torch.testing.assert_close(obs["relative_goal_quat"], expected, atol=1e-5, rtol=0)  # consistent with the noise
+    obs2, *_ = envs.step(np.full((2, 20), 5))
+    assert not torch.equal(
+        obs2["object_pos"] - obs2["state"][:, L["object_pos"]], obs["object_pos"] - s[:, L["object_pos"]]
+    )
+    envs.close()
+
+
+def gym_dactyl_layout():
+    from gym_dactyl import STATE_LAYOUT
+
+    return STATE_LAYOUT
