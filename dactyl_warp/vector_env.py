@@ -35,9 +35,11 @@ from its signature) on the [-1, 1] actions, as in the wrapper stack where it sit
 the kwargs build a :class:`wrappers.ObservationNoise` on Dactyl-v0 (which validates them) and its σ, quaternion
 keys and linked keys are applied per world on the device (positions + correlated + uncorrelated noise,
 quaternions ``R_u ⊗ R_c ⊗ q``, ``relative_goal_quat`` kept consistent; ``state`` clean). The device-side draws
-have the wrappers' distributions, not their random numbers. The other wrapper names of the stack
-(``action_delay``, ``backlash``, ``marker_freeze``, ``visual_randomization``) are not implemented here and raise
-``ValueError``.
+have the wrappers' distributions, not their random numbers. ``"action_delay"`` (App. C.2): ActionDelay's rule and
+defaults (from its signature): per world and actuator, with probability p at reset, the action arrives
+``delay_steps`` steps late (``fill``, a number in [-1, 1], before that); applied before the action noise, as in
+the stack. The other wrapper names of the stack (``backlash``, ``marker_freeze``, ``visual_randomization``) are
+not implemented here and raise ``ValueError``.
 
 Example:
     >>> import gymnasium as gym, dactyl_warp
@@ -60,25 +62,37 @@ from gymnasium.vector.utils import batch_space
 from gym_dactyl import constants as C
 from gym_dactyl import rotations as R
 from gym_dactyl.dactyl_env import DactylEnv
-from wrappers._validation import check_scale, check_sigma
+from wrappers._validation import check_bool, check_int, check_probability, check_scale, check_sigma
+from wrappers.action_delay import ActionDelay
 from wrappers.action_noise import ActionNoise
 from wrappers.observation_noise import ObservationNoise
 from wrappers.physics_randomization import PhysicsRandomization
 from wrappers.random_forces import RandomForces
 from wrappers.timestep_randomization import TimestepRandomization
 
-__all__ = ["ACTION_NOISE_DEFAULTS", "PHYSICS_FIELDS", "SUPPORTED_RANDOMIZATIONS", "DactylWarpVectorEnv"]
+__all__ = [
+    "ACTION_DELAY_DEFAULTS",
+    "ACTION_NOISE_DEFAULTS",
+    "PHYSICS_FIELDS",
+    "SUPPORTED_RANDOMIZATIONS",
+    "DactylWarpVectorEnv",
+]
 
 #: Randomizations this env implements, innermost first (the order of ``wrappers.stack``).
 SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = (
-    "physics_randomization", "timestep_randomization", "random_forces", "action_noise", "observation_noise",
+    "physics_randomization", "timestep_randomization", "random_forces", "action_noise", "action_delay",
+    "observation_noise",
 )  # fmt: skip
 #: Wrapper names of ``wrappers.stack`` that the batched env does not implement (yet).
-_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "action_delay", "marker_freeze")
+_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "marker_freeze")
 _WRAPPERS = {
     "physics_randomization": PhysicsRandomization,
     "timestep_randomization": TimestepRandomization,
     "random_forces": RandomForces,
+}
+#: ActionDelay's constructor defaults (Dactyl App. C.2), read from its signature.
+ACTION_DELAY_DEFAULTS: dict[str, Any] = {
+    k: p.default for k, p in inspect.signature(ActionDelay.__init__).parameters.items() if k not in ("self", "env")
 }
 #: ActionNoise's constructor defaults (Dactyl Table 8), read from its signature: one source of truth.
 ACTION_NOISE_DEFAULTS: dict[str, Any] = {
@@ -154,6 +168,7 @@ class DactylWarpVectorEnv(VectorEnv):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
         self._action_noise = self._check_action_noise(randomizations.get("action_noise"))
         self._action_noise_kwargs = dict(randomizations.get("action_noise") or {})
+        self._delay = self._check_action_delay(randomizations.get("action_delay"))
 
         import warp as wp  # the [warp] extra; imported here so the module imports without it
 
@@ -250,6 +265,11 @@ class DactylWarpVectorEnv(VectorEnv):
         self._force_p = torch.zeros(n, **f32)
         self._force_sigma = torch.zeros(n, **f32)
         self._noise_offset = torch.zeros(n, n_act, **f32)  # ActionNoise's per-episode correlated offset
+        # ActionDelay: per world and actuator mask drawn at reset, and a delay line of k past actions.
+        k = 1 if self._delay is None else self._delay["delay_steps"]
+        self._delay_mask = torch.zeros(n, n_act, dtype=torch.bool, device=dev)
+        self._delay_line = torch.zeros(k, n, n_act, **f32)
+        self._delay_head = 0
         # ObservationNoise's per-episode terms: offsets of position keys, rotations (w, x, y, z) of quaternion keys.
         self._obs_offset: dict[str, torch.Tensor] = {}
         self._obs_rotation: dict[str, torch.Tensor] = {}
@@ -363,6 +383,12 @@ class DactylWarpVectorEnv(VectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("Cannot call DactylWarpVectorEnv.step before reset")
         a = self._unit_actions(actions)
+        if self._delay is not None:  # ActionDelay (outside ActionNoise in the stack): a_i(t - k) where delayed
+            slot = self._delay_line[self._delay_head]
+            delayed = torch.where(self._delay_mask, slot, a)
+            slot.copy_(a)
+            self._delay_head = (self._delay_head + 1) % self._delay_line.shape[0]
+            a = delayed
         if self._action_noise is not None:  # ActionNoise on the [-1, 1] actions (inside DiscretizeActions)
             sigma_m, sigma_u = self._action_noise["multiplicative"], self._action_noise["additive"]
             eps = torch.randn(2, *a.shape, device=self.device, generator=self._torch_gen)
@@ -491,6 +517,11 @@ class DactylWarpVectorEnv(VectorEnv):
         self._consecutive[ti] = 0
         self._smoothed[ti] = 0.0
         self._force[ti] = 0.0
+        if self._delay is not None:
+            p = self._delay["probability"]
+            draw = torch.rand(len(idx), self._delay_mask.shape[1], device=dev, generator=self._torch_gen)
+            self._delay_mask[ti] = draw < p
+            self._delay_line[:, ti] = self._delay["fill"]
         if self._obs_noise is not None:
             w = self._obs_noise
             for key, (corr, _) in w.sigmas.items():
@@ -509,6 +540,27 @@ class DactylWarpVectorEnv(VectorEnv):
         put(self._force_sigma, forces[:, 1])
         with self._wp.ScopedDevice(self._wp_device):
             self._mjw.kinematics(self.wp_model, self.wp_data)
+
+    @staticmethod
+    def _check_action_delay(kwargs: dict[str, Any] | None) -> dict[str, Any] | None:
+        """ActionDelay's kwargs (defaults from its signature) -> probability, delay_steps, fill; None when off."""
+        if kwargs is None:
+            return None
+        unknown = set(kwargs) - set(ACTION_DELAY_DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"randomizations['action_delay']: unknown argument(s) {sorted(unknown)}; "
+                f"expected some of {sorted(ACTION_DELAY_DEFAULTS)}"
+            )
+        p = {**ACTION_DELAY_DEFAULTS, **kwargs}
+        fill = p["fill"]
+        if isinstance(fill, bool) or not isinstance(fill, int | float) or not -1.0 <= fill <= 1.0:
+            raise ValueError(f"randomizations['action_delay']['fill'] must be a number in [-1, 1], got {fill!r}")
+        probability = check_probability("probability", p["probability"])
+        steps = check_int("delay_steps", p["delay_steps"], min_value=1)
+        if not check_bool("enabled", p["enabled"]) or probability == 0.0:
+            return None
+        return {"probability": probability, "delay_steps": steps, "fill": float(fill)}
 
     @staticmethod
     def _check_action_noise(kwargs: dict[str, Any] | None) -> dict[str, float] | None:

@@ -260,3 +260,23 @@ def gym_dactyl_layout():
     from gym_dactyl import STATE_LAYOUT
 
     return STATE_LAYOUT
+
+
+def test_action_delay_shifts_actions_by_one_step():
+    with pytest.raises(ValueError, match="probability"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"action_delay": {"probability": 1.5}})
+    with pytest.raises(ValueError, match="fill"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"action_delay": {"fill": 2.0}})
+    envs = DactylWarpVectorEnv(
+        1, device="cpu", action_type="continuous", randomizations={"action_delay": {"probability": 1.0}}
+    )
+    envs.reset(seed=SEED)
+    t0 = envs.joint_targets
+    a = torch.full((1, 20), 0.1)
+    envs.step(a)  # every actuator delayed: receives the fill 0, i.e. holds its target
+    torch.testing.assert_close(envs.joint_targets, t0, atol=0, rtol=0)
+    envs.step(torch.zeros(1, 20))  # now receives the first action
+    half = torch.as_tensor(envs._base._ctrl_half, dtype=torch.float32)
+    expected = torch.minimum(torch.maximum(t0 + 0.1 * half, envs._act_low), envs._act_high)
+    torch.testing.assert_close(envs.joint_targets, expected, atol=1e-6, rtol=0)
+    envs.close()
