@@ -17,10 +17,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = {"examples", "benchmarks", "tests", "docs", "ppo", "train_ppo", "evaluate"}
 FORBIDDEN = {
-    "gym_dactyl": {"wrappers", "dactyl_vision", "world_models"} | SCRIPTS,
-    "wrappers": {"dactyl_vision", "world_models"} | SCRIPTS,
-    "dactyl_vision": {"world_models"} | SCRIPTS,
-    "world_models": {"dactyl_vision"} | SCRIPTS,
+    "gym_dactyl": {"wrappers", "dactyl_vision", "world_models", "dactyl_warp"} | SCRIPTS,
+    "wrappers": {"dactyl_vision", "world_models", "dactyl_warp"} | SCRIPTS,
+    "dactyl_vision": {"world_models", "dactyl_warp"} | SCRIPTS,
+    "world_models": {"dactyl_vision", "dactyl_warp"} | SCRIPTS,
+    "dactyl_warp": {"dactyl_vision", "world_models"} | SCRIPTS,
 }
 
 
