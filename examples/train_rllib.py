@@ -49,6 +49,7 @@ def make_adr_state(args: RLlibArgs, saved: dict | None) -> Any:
     """The driver's ADR state: restored from a checkpoint's meta.json, or new (nominal) over the stack's parameters,
     with the CPU-scale settings of train_ppo.py's cpu-adr preset (``wrappers.CPU_ADR``)."""
     from dactyl_rllib.envs import make_env
+
     from wrappers import CPU_ADR, ADRState, AutomaticDomainRandomization
 
     if saved is not None:

@@ -28,7 +28,7 @@ class RLlibArgs:
     logdir: Path | None = None
     """run directory: tb/, metrics.csv/jsonl, checkpoints/, final/ (default runs/rllib; --resume: the run's)"""
     address: str | None = None
-    """Ray cluster to join (e.g. auto, or HEAD_IP:6379 after `ray start --head`); default: a local Ray on this machine"""
+    """Ray cluster to join (auto, or HEAD_IP:6379 after `ray start --head`); default: a local Ray on this machine"""
     num_cpus: int | None = None
     """CPUs of the local Ray started when --address is not given (default: all)"""
     num_env_runners: int | None = None
@@ -153,11 +153,8 @@ def build_config(args: RLlibArgs, adr_settings: dict[str, Any] | None = None) ->
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     from dactyl_rllib.callbacks import DactylEpisodeCallback
-    from dactyl_rllib.envs import ENV_NAME
-    from dactyl_rllib.module import AsymmetricLSTMModule
-
-    from dactyl_rllib.envs import make_env
-    from dactyl_rllib.module import obs_layout
+    from dactyl_rllib.envs import ENV_NAME, make_env
+    from dactyl_rllib.module import AsymmetricLSTMModule, obs_layout
 
     probe = make_env(env_config(args), flatten=False)
     try:

@@ -42,8 +42,9 @@ def make_env(env_config: dict[str, Any] | None = None, flatten: bool = True) -> 
     Raises:
         ValueError: an unknown key (a typo would otherwise silently train on the defaults).
     """
-    import gym_dactyl  # noqa: F401  (registers Dactyl-v0 in this worker process)
     from ppo.envs import make_dactyl_env
+
+    import gym_dactyl  # noqa: F401  (registers Dactyl-v0 in this worker process)
 
     cfg = default_env_config()
     given = dict(env_config or {})

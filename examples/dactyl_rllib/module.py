@@ -16,9 +16,10 @@ Action distributions: ``MultiDiscrete`` (the paper's 11 bins per actuator) -> ``
 logit vector per actuator; ``Box`` -> ``TorchDiagGaussian`` with a state-independent log standard deviation
 (``log_std_init``), as SB3's PPO.
 
-``model_config`` keys: ``obs_layout`` (Box observations only; :func:`obs_layout`), ``actor_keys`` (default ``gym_dactyl.POLICY_KEYS``), ``critic_keys`` (default
-``gym_dactyl.CRITIC_KEYS``), ``dense_units`` (64; paper 1024), ``lstm_units`` (64; paper 512), ``log_std_init``
-(-1.0; Box actions only), ``max_seq_len`` (RLlib's truncated-BPTT sequence length, 32).
+``model_config`` keys: ``obs_layout`` (Box observations only; :func:`obs_layout`), ``actor_keys`` (default
+``gym_dactyl.POLICY_KEYS``), ``critic_keys`` (default ``gym_dactyl.CRITIC_KEYS``), ``dense_units`` (64; paper
+1024), ``lstm_units`` (64; paper 512), ``log_std_init`` (-1.0; Box actions only),
+``max_seq_len`` (RLlib's truncated-BPTT sequence length, 32).
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ class AsymmetricLSTMModule(TorchRLModule, ValueFunctionAPI):
         elif isinstance(obs_space, gym.spaces.Box) and cfg.get("obs_layout"):
             layout = [(str(k), int(n)) for k, n in cfg["obs_layout"]]
             if sum(n for _, n in layout) != int(np.prod(obs_space.shape)):
+                total = int(np.prod(obs_space.shape))
                 raise ValueError(f"model_config['obs_layout'] {layout} sums to {sum(n for _, n in layout)}, but the "
-                                 f"observation space {obs_space} has {int(np.prod(obs_space.shape))} elements")  # fmt: skip
+                                 f"observation space {obs_space} has {total} elements")  # fmt: skip
             ends = np.cumsum([n for _, n in layout])
             slices = {k: slice(int(e - n), int(e)) for (k, n), e in zip(layout, ends, strict=True)}
         else:
