@@ -37,7 +37,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout's g
 
 import torch  # noqa: E402
 from dactyl_rllib.callbacks import ADR_KEY, EPISODES_KEY, EpisodeWindow, results_list  # noqa: E402
-from dactyl_rllib.config import RLlibArgs, apply_preset, build_config, env_config  # noqa: E402
+from dactyl_rllib.config import RLlibArgs, apply_preset, build_config, env_config, model_config  # noqa: E402
+from dactyl_rllib.export import export_policy  # noqa: E402
 from ppo.callbacks import METRIC_FIELDS  # noqa: E402
 from ppo.config import parse_dataclass  # noqa: E402
 
@@ -82,6 +83,7 @@ def save(algo: Any, directory: Path, meta: dict[str, Any]) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     algo.save_to_path(str((tmp / "algorithm").resolve()))
+    export_policy(algo, tmp)  # policy.pt + normalization.json: what evaluate_rllib.py loads (no pickle)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
     if directory.exists():
         shutil.rmtree(directory)
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> Path:
         push_adr(algo, adr.ranges)
 
     def meta() -> dict[str, Any]:
-        out = {"timesteps": steps, "args": {k: str(v) if isinstance(v, Path) else v
+        out = {"timesteps": steps, "model_config": model_config(args), "args": {k: str(v) if isinstance(v, Path) else v
                                             for k, v in dataclasses.asdict(args).items()}}  # fmt: skip
         if adr is not None:
             out["adr"] = adr.to_dict()

@@ -14,7 +14,7 @@ from typing import Any
 
 from ppo.config import GROUP_FLAGS, PRESETS, RANDOMIZATION_CHOICES, adr_config  # noqa: F401
 
-__all__ = ["RLLIB_PRESETS", "RLlibArgs", "apply_preset", "build_config", "env_config", "groups_of"]
+__all__ = ["RLLIB_PRESETS", "RLlibArgs", "apply_preset", "build_config", "env_config", "groups_of", "model_config"]
 
 
 @dataclass
@@ -145,6 +145,12 @@ def env_config(args: RLlibArgs, adr_settings: dict[str, Any] | None = None) -> d
     }  # fmt: skip
 
 
+def model_config(args: RLlibArgs) -> dict[str, Any]:
+    """The module's ``model_config`` sizes (``obs_layout`` is added from the env's space)."""
+    return {"dense_units": args.dense_units, "lstm_units": args.lstm_units, "log_std_init": args.log_std_init,
+            "max_seq_len": args.max_seq_len}  # fmt: skip
+
+
 def build_config(args: RLlibArgs, adr_settings: dict[str, Any] | None = None) -> Any:
     """The RLlib ``PPOConfig``: our env creator, the asymmetric LSTM module, per-key mean/std normalisation (±5 σ),
     the callbacks, and PPO's hyperparameters mapped from SB3's (no KL penalty, value loss 0.5, grad-norm 0.5)."""
@@ -176,10 +182,7 @@ def build_config(args: RLlibArgs, adr_settings: dict[str, Any] | None = None) ->
         .rl_module(
             rl_module_spec=RLModuleSpec(
                 module_class=AsymmetricLSTMModule,
-                model_config={
-                    "obs_layout": layout, "dense_units": args.dense_units, "lstm_units": args.lstm_units,
-                    "log_std_init": args.log_std_init, "max_seq_len": args.max_seq_len,
-                },
+                model_config={"obs_layout": layout, **model_config(args)},
             )
         )  # fmt: skip
         .training(
