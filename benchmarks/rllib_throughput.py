@@ -45,7 +45,8 @@ def rllib_rate(runners: int, envs_per_runner: int, iterations: int, n_steps: int
         algo.stop()
         ray.shutdown()
     return {"engine": "rllib", "env_runners": runners, "envs_per_env_runner": envs_per_runner,
-            "envs": max(1, runners) * envs_per_runner, "steps": steps, "seconds": dt, "steps_per_s": steps / dt}  # fmt: skip
+            "envs": max(1, runners) * envs_per_runner, "steps": steps, "seconds": dt,
+            "steps_per_s": steps / dt}  # fmt: skip
 
 
 def sb3_rate(n_envs: int, iterations: int, n_steps: int) -> dict:
@@ -60,8 +61,9 @@ def sb3_rate(n_envs: int, iterations: int, n_steps: int) -> dict:
                              groups={}, scale=1.0) for r in range(n_envs)]  # fmt: skip
     raw = SubprocVecEnv(fns) if n_envs > 1 else DummyVecEnv(fns)
     venv = VecNormalize(raw, norm_obs_keys=list(raw.observation_space.spaces), clip_obs=5.0)
+    kwargs = dict(dense_units=64, lstm_hidden_size=64, log_std_init=-1.0)
     model = RecurrentPPO(AsymmetricRecurrentPolicy, venv, n_steps=n_steps, batch_size=256, n_epochs=4, seed=0,
-                         policy_kwargs=dict(dense_units=64, lstm_hidden_size=64, log_std_init=-1.0), device="cpu")  # fmt: skip
+                         policy_kwargs=kwargs, device="cpu")  # fmt: skip
     try:
         model.learn(n_envs * n_steps)  # warm-up
         t0 = time.perf_counter()

@@ -78,13 +78,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from dactyl_rllib.config import RLlibArgs
 
     train = RLlibArgs(**{k: v for k, v in meta["args"].items() if k in RLlibArgs.__dataclass_fields__})
-    groups = groups_of(train) if args.randomization is None else {g: args.randomization == "all" for g in GROUP_FLAGS}
+    groups = groups_of(train)
+    if args.randomization is not None:
+        groups = {g: args.randomization == "all" for g in GROUP_FLAGS}
     out = args.out or Path(args.checkpoint) / "eval"
     out.mkdir(parents=True, exist_ok=True)
     results, episodes = {}, {}
     for condition in conditions:
-        env = make_condition_env(condition, goal=train.goal, action_type=train.action_type,
-                                 goal_timeout_s=args.goal_timeout_s, train_groups=groups, wrist=train.wrist)  # fmt: skip
+        env = make_condition_env(
+            condition, goal=train.goal, action_type=train.action_type, goal_timeout_s=args.goal_timeout_s,
+            train_groups=groups, wrist=train.wrist,
+        )  # fmt: skip
         try:
             policy = RLlibPolicy(args.checkpoint, env.observation_space, env.action_space, args.deterministic)
             episodes[condition] = [run_episode(env, policy, seed=args.seed + i)[0] for i in range(args.episodes)]

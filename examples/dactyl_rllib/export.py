@@ -73,13 +73,15 @@ class RLlibPolicy:
         norm = json.loads((checkpoint / "normalization.json").read_text())
         self.observation_space = observation_space
         flat = gym.spaces.flatten_space(observation_space)
-        self.module = AsymmetricLSTMModule(observation_space=flat, action_space=action_space,
-                                           model_config={**meta["model_config"], "obs_layout": obs_layout(observation_space)})  # fmt: skip
+        cfg = {**meta["model_config"], "obs_layout": obs_layout(observation_space)}
+        self.module = AsymmetricLSTMModule(observation_space=flat, action_space=action_space, model_config=cfg)
         weights = torch.load(checkpoint / "policy.pt", weights_only=True)
         try:
             self.module.load_state_dict(weights)
         except RuntimeError as err:
-            raise ValueError(f"{checkpoint / 'policy.pt'}: weights do not fit the module for {action_space}: {err}") from err
+            raise ValueError(
+                f"{checkpoint / 'policy.pt'}: weights do not fit the module for {action_space}: {err}"
+            ) from err
         self.module.eval()
         self.mean, self.std = np.asarray(norm["mean"]), np.asarray(norm["std"])
         if self.mean.shape != flat.shape:
