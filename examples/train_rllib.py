@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> Path:
             result = algo.train()
             it += 1
             sampled = int(result.get("env_runners", {}).get("num_env_steps_sampled", 0))
+            if sampled == 0:  # env runners still starting (or all restarting): no data, nothing to log
+                continue
             steps += sampled
             window.add(results_list(result, EPISODES_KEY))
             row = {"timesteps": steps, "wall_s": round(time.time() - t0, 2), **window.row()}
