@@ -117,11 +117,15 @@ def main(argv: list[str] | None = None) -> Path:
     from dactyl_rllib.runtime import connect
 
     ctx = connect(args.address, args.num_cpus)
-    print(f"ray {ctx.address_info.get('address', '?')}: {ctx.dashboard_url or 'no dashboard'}; "
-          f"resources {__import__('ray').cluster_resources()}")  # fmt: skip
+    import ray
+
+    print(f"ray {ctx.address_info.get('address', '?')}: {len(ray.nodes())} node(s), "
+          f"resources {ray.cluster_resources()}")  # fmt: skip
     register()
     config = build_config(args, adr.settings() if adr is not None else None)
     algo = config.build_algo()
+    nodes = algo.env_runner_group.foreach_env_runner(lambda _: _node_id(), local_env_runner=False)
+    print(f"env runners on nodes {nodes} (driver on {_node_id()})")
     steps = 0
     if args.resume is not None:
         algo.restore_from_path(str((args.resume / "algorithm").resolve()))
@@ -200,6 +204,13 @@ def main(argv: list[str] | None = None) -> Path:
         writer.close()
         algo.stop()
     return final
+
+
+def _node_id() -> str:
+    """The first 8 hex digits of the Ray node this process runs on."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id()[:8]
 
 
 def _append_csv(path: Path, fields: Any, row: dict[str, Any]) -> None:
