@@ -70,8 +70,8 @@ def push_adr(algo: Any, ranges: dict[str, tuple[float, float]]) -> int:
         env = getattr(runner, "env", None)
         if env is None:
             return 0
-        env.call("set_adr_ranges", ranges)
-        return int(env.num_envs)
+        env.unwrapped.call("set_adr_ranges", ranges)  # the gymnasium vector env under RLlib's DictInfoToList
+        return int(env.unwrapped.num_envs)
 
     return int(sum(algo.env_runner_group.foreach_env_runner(_set, local_env_runner=True)))
 
@@ -158,9 +158,10 @@ def main(argv: list[str] | None = None) -> Path:
             t_it = time.time()
             result = algo.train()
             it += 1
-            sampled = int(result.get("env_runners", {}).get("num_env_steps_sampled", 0))
-            if sampled == 0:  # env runners still starting (or all restarting): no data, nothing to log
+            sampled = float(result.get("env_runners", {}).get("num_env_steps_sampled", 0) or 0)
+            if not math.isfinite(sampled) or sampled <= 0:  # env runners starting or restarting: no data
                 continue
+            sampled = int(sampled)
             steps += sampled
             window.add(results_list(result, EPISODES_KEY))
             row = {"timesteps": steps, "wall_s": round(time.time() - t0, 2), **window.row()}
