@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "examples"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "examples"), str(ROOT), str(ROOT / "benchmarks")]
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
@@ -92,8 +91,7 @@ def main() -> None:
         if not a.no_sb3:
             rows.append(sb3_rate(max(1, r) * a.envs_per_runner, a.iterations, a.n_steps))
             print(json.dumps(rows[-1]), flush=True)
-    out = {"cpus": os.cpu_count(), "load_average_end": os.getloadavg(), "python": platform.python_version(),
-           "address": a.address, "rows": rows}  # fmt: skip
+    out = {"address": a.address, "load_average_end": os.getloadavg(), "rows": rows}
     print(f"{'engine':<6} {'runners':>7} {'envs':>5} {'steps/s':>9}  ratio to sb3 at the same envs")
     sb3 = {row["envs"]: row["steps_per_s"] for row in rows if row["engine"] == "sb3"}
     for row in rows:
@@ -101,7 +99,9 @@ def main() -> None:
         print(f"{row['engine']:<6} {row.get('env_runners', '-')!s:>7} {row['envs']:>5} {row['steps_per_s']:>9.1f}  "
               f"{ratio:.2f}")  # fmt: skip
     if a.json:
-        a.json.write_text(json.dumps(out, indent=2))
+        from evidence import write_json
+
+        write_json(a.json, out)
 
 
 if __name__ == "__main__":

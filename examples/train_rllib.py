@@ -36,12 +36,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ppo` and `dacty
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout's gym_dactyl and wrappers
 
 import torch  # noqa: E402
-from dactyl_rllib.callbacks import ADR_KEY, EPISODES_KEY, EpisodeWindow, results_list  # noqa: E402
-from dactyl_rllib.config import RLlibArgs, apply_preset, build_config, env_config, model_config  # noqa: E402
+from dactyl_rllib.config import (  # noqa: E402
+    RANDOMIZATION_CHOICES,
+    RLLIB_PRESETS,
+    RLlibArgs,
+    apply_preset,
+    build_config,
+    env_config,
+    model_config,
+)
 from dactyl_rllib.export import export_policy  # noqa: E402
 from ppo.callbacks import METRIC_FIELDS  # noqa: E402
 from ppo.config import parse_dataclass  # noqa: E402
 
+CHOICES = {"preset": tuple(RLLIB_PRESETS), "randomization": RANDOMIZATION_CHOICES, "goal": ("parallel", "z", "xyz"),
+           "action_type": ("discrete", "continuous"), "wrist": ("free", "locked")}  # fmt: skip
 #: Learner statistics copied to TensorBoard / metrics.jsonl (RLlib's names under learners/default_policy/).
 LEARNER_KEYS = ("policy_loss", "vf_loss", "entropy", "mean_kl_loss", "vf_explained_var", "curr_entropy_coeff")
 
@@ -103,7 +112,9 @@ def resolve(path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> Path:
     """Train; return the final checkpoint directory."""
-    args = parse_dataclass(RLlibArgs, argv)
+    args = parse_dataclass(RLlibArgs, argv, choices=CHOICES)
+    # Ray is imported only now, so --help and argument errors work without the [rllib] extra.
+    from dactyl_rllib.callbacks import ADR_KEY, EPISODES_KEY, EpisodeWindow, results_list
     meta_in: dict[str, Any] = {}
     if args.resume is not None:
         args.resume = resolve(args.resume)

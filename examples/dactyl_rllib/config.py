@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ppo.config import GROUP_FLAGS, PRESETS, RANDOMIZATION_CHOICES, adr_config  # noqa: F401
+from ppo.config import GROUP_FLAGS, PRESETS, RANDOMIZATION_CHOICES
 
-__all__ = ["RLLIB_PRESETS", "RLlibArgs", "apply_preset", "build_config", "env_config", "groups_of", "model_config"]
+__all__ = ["RANDOMIZATION_CHOICES", "RLLIB_PRESETS", "RLlibArgs", "apply_preset", "build_config", "env_config", "groups_of", "model_config"]
 
 
 @dataclass
