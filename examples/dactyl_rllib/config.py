@@ -14,7 +14,16 @@ from typing import Any
 
 from ppo.config import GROUP_FLAGS, PRESETS, RANDOMIZATION_CHOICES
 
-__all__ = ["RANDOMIZATION_CHOICES", "RLLIB_PRESETS", "RLlibArgs", "apply_preset", "build_config", "env_config", "groups_of", "model_config"]
+__all__ = [
+    "RANDOMIZATION_CHOICES",
+    "RLLIB_PRESETS",
+    "RLlibArgs",
+    "apply_preset",
+    "build_config",
+    "env_config",
+    "groups_of",
+    "model_config",
+]
 
 
 @dataclass
