@@ -1,8 +1,12 @@
 """train_rllib.py's presets and argument validation, and the driver-side episode statistics."""
 
+import pytest
+
+pytest.importorskip("ray.rllib", reason="Ray RLlib is not installed: pip install -e '.[rllib]' to run the RLlib tests")
+
+
 import math
 
-import pytest
 from dactyl_rllib.callbacks import EpisodeWindow, results_list
 from dactyl_rllib.config import RLlibArgs, apply_preset, env_config, groups_of
 from dactyl_rllib.envs import make_env

@@ -1,8 +1,12 @@
 """The asymmetric LSTM RLModule: the actor never depends on ``state``, the value does; spaces, shapes, errors."""
 
+import pytest
+
+pytest.importorskip("ray.rllib", reason="Ray RLlib is not installed: pip install -e '.[rllib]' to run the RLlib tests")
+
+
 import gymnasium as gym
 import numpy as np
-import pytest
 import torch
 from dactyl_rllib.module import STATE_KEYS, AsymmetricLSTMModule, obs_layout
 from ray.rllib.core.columns import Columns

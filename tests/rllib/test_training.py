@@ -1,8 +1,12 @@
 """RLlib end to end on a local Ray (2 CPUs): train a few iterations under ADR, checkpoint, resume, evaluate."""
 
+import pytest
+
+pytest.importorskip("ray.rllib", reason="Ray RLlib is not installed: pip install -e '.[rllib]' to run the RLlib tests")
+
+
 import json
 
-import pytest
 import ray
 
 pytestmark = pytest.mark.slow  # ~1-2 min on 2 free cores (Ray start-up, actor creation); still run by CI
