@@ -2,7 +2,8 @@
 
 The same env factory (``ppo.envs.make_condition_env``), episode runner (``ppo.rollout.run_episode``), seeds and
 summary as ``evaluate.py``; the policy is ``dactyl_rllib.export.RLlibPolicy``, rebuilt from the checkpoint's
-pickle-free export (``policy.pt`` + ``normalization.json``), so no Ray runtime is started and no pickle is read.
+pickle-free export (``policy.pt`` + ``normalization.json``): no Ray runtime is started and no pickle is read (the
+``[rllib]`` extra must be installed: the module is an RLlib class).
 
     python examples/evaluate_rllib.py --checkpoint runs/rllib/final                  # 100 episodes, 80 s timeout
     python examples/evaluate_rllib.py --checkpoint runs/rllib/final --episodes 20 --goal-timeout-s 8
