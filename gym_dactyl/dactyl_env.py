@@ -313,8 +313,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             d.ctrl[:] = self._hold_ctrl()
             if self.settle_steps:
                 mujoco.mj_step(m, d, nstep=self.settle_steps)
-                self._sync_kinematics()
-            reason = self._start_fault()
+            reason = self._start_fault()  # its mj_forward also brings positions up to the settled qpos
             if not reason:
                 break
         else:
