@@ -15,6 +15,9 @@ Trust rule: **loading a checkpoint never executes code from it.** Nothing in it 
 Old checkpoints (``vecnormalize.pkl`` and no ``model.json``) are refused with a message: convert one you
 trust once with ``python examples/convert_checkpoint.py DIR`` (which does unpickle it, explicitly).
 
+:func:`export_policy` writes a policy-only copy (no ``policy.optimizer.pth``, a third of the size) for
+publishing and evaluation; it loads like any checkpoint.
+
 A checkpoint is written into a temporary sibling directory and moved into place with ``os.replace``, so a
 reader (or a crash) never sees half a checkpoint. ``meta.json`` records the timesteps so far, the training
 arguments and the observation/action spaces, which :func:`load_checkpoint` checks.
@@ -56,6 +59,7 @@ __all__ = [
     "UnsafeCheckpointError",
     "check_spaces",
     "describe_space",
+    "export_policy",
     "load_checkpoint",
     "load_vecnormalize",
     "resolve_checkpoint",
@@ -72,6 +76,8 @@ VECNORM_CONFIG_FILE = "vecnormalize.json"
 LEGACY_VECNORM_FILE = "vecnormalize.pkl"
 META_FILE = "meta.json"
 FORMAT_VERSION = 2
+#: The ``model.zip`` entry (without ``.pth``) holding Adam's state; :func:`export_policy` leaves it out.
+OPTIMIZER_ENTRY = "policy.optimizer"
 
 #: Policy classes a checkpoint may name (``module.qualname`` -> importable module, class name).
 POLICY_CLASSES: dict[str, tuple[str, str]] = {
@@ -280,6 +286,60 @@ def save_checkpoint(path: str | os.PathLike, model: RecurrentPPO, meta: dict[str
     return path
 
 
+def export_policy(src: str | os.PathLike, out: str | os.PathLike, note: dict[str, Any] | None = None) -> Path:
+    """Write a policy-only copy of the checkpoint ``src`` to ``out``: everything but the optimizer state.
+
+    Adam's two moment estimates are twice the size of the network, so the export is about a third of a training
+    checkpoint (the published ``policies/`` are such exports). It loads with :func:`load_checkpoint` like any
+    checkpoint (evaluation is identical); resuming training from it starts Adam afresh. ``src`` is read safely
+    (nothing unpickled): the tensors are copied as stored, the other files verbatim. Written atomically.
+
+    Args:
+        src: a checkpoint directory (or its ``model.zip``) in the safe format.
+        out: the directory to create (replaced if it exists); must differ from ``src``.
+        note: extra keys for the export's ``meta.json`` (e.g. how the policy was trained and scored); they
+            override ``policy_only`` / ``exported_from`` (the source's path) if they repeat them.
+
+    Returns:
+        The export's directory.
+
+    Raises:
+        ValueError: ``out`` is ``src``, or ``src`` is not a readable checkpoint.
+    """
+    ckpt = resolve_checkpoint(src)
+    out = Path(out)
+    if out.resolve() == ckpt.resolve():
+        raise ValueError(f"out must differ from the source checkpoint, got {str(out)!r} for both")
+    load_checkpoint(ckpt)  # refuse anything that would not load
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        with zipfile.ZipFile(ckpt / MODEL_FILE) as archive, zipfile.ZipFile(
+            tmp / MODEL_FILE, "w", compression=zipfile.ZIP_DEFLATED
+        ) as slim:
+            for name in archive.namelist():
+                if name != f"{OPTIMIZER_ENTRY}.pth":
+                    slim.writestr(name, archive.read(name))
+        for name in (MODEL_CONFIG_FILE, VECNORM_FILE, VECNORM_CONFIG_FILE):
+            shutil.copy2(ckpt / name, tmp / name)
+        meta_path = ckpt / META_FILE
+        meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        meta.update(policy_only=True, exported_from=str(ckpt))
+        meta.update(note or {})
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
 def _legacy_message(ckpt: Path) -> str:
     return (
         f"checkpoint {str(ckpt)!r} is in the old pickled format ({LEGACY_VECNORM_FILE}, no {MODEL_CONFIG_FILE}); "
@@ -466,7 +526,11 @@ def load_checkpoint(
         state.pop("policy_class", None)
         model.__dict__.update(state)
         model._setup_model()
-        model.set_parameters(params, exact_match=True, device=device)
+        if "policy" not in params:
+            raise ValueError(f"{str(model_path)!r} holds no policy.pth (the network's weights)")
+        # A policy-only export (export_policy) has no optimizer state: the policy loads exactly and Adam starts
+        # fresh, which evaluation never uses and a resumed run rebuilds.
+        model.set_parameters(params, exact_match=OPTIMIZER_ENTRY in params, device=device)
         for name, tensor in variables.items():
             target = model
             *parents, leaf = name.split(".")

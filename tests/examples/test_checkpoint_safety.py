@@ -17,6 +17,7 @@ import torch as th
 from ppo.checkpoint import (
     LegacyCheckpointError,
     UnsafeCheckpointError,
+    export_policy,
     load_checkpoint,
     load_vecnormalize,
     save_checkpoint,
@@ -156,6 +157,48 @@ def test_conversion_script_makes_an_old_checkpoint_loadable(trained, tmp_path):
     for k, v in model.policy.state_dict().items():
         assert th.equal(v, loaded.policy.state_dict()[k])
     np.testing.assert_array_equal(load_vecnormalize(old).obs_rms["state"].mean, venv.obs_rms["state"].mean)
+
+
+def test_policy_only_export_is_smaller_and_acts_identically(trained, tmp_path):
+    model, venv, path = trained
+    out = export_policy(path, tmp_path / "slim", {"scores": {"nominal": 1.5}})
+    with zipfile.ZipFile(out / "model.zip") as z:
+        assert "policy.optimizer.pth" not in z.namelist() and "policy.pth" in z.namelist()
+    assert (out / "model.zip").stat().st_size < (path / "model.zip").stat().st_size
+    loaded, meta, _ = load_checkpoint(out)
+    assert meta["policy_only"] is True and meta["scores"] == {"nominal": 1.5} and meta["note"] == "x"
+    for k, v in model.policy.state_dict().items():
+        assert th.equal(v, loaded.policy.state_dict()[k])
+    obs = {k: v[None] for k, v in gym.make("Dactyl-v0").reset(seed=1)[0].items()}
+    vecnorm = load_vecnormalize(out)
+    a1, s1 = model.predict(venv.normalize_obs(obs), deterministic=True)
+    a2, s2 = loaded.predict(vecnorm.normalize_obs(obs), deterministic=True)
+    np.testing.assert_array_equal(a1, a2)
+    np.testing.assert_array_equal(s1[0], s2[0])
+    loaded.set_env(venv)
+    loaded.learn(16, reset_num_timesteps=False)  # resuming from an export trains with a fresh optimizer
+    with pytest.raises(ValueError, match="out must differ"):
+        export_policy(out, out)
+
+
+def test_export_script_rejects_a_bad_note(trained, tmp_path):
+    import export_policy as script  # examples/export_policy.py
+
+    with pytest.raises(ValueError, match="--note must be a JSON object"):
+        script.main([str(trained[2]), str(tmp_path / "x"), "--note", "[1, 2]"])
+    out = script.main([str(trained[2]), str(tmp_path / "y"), "--note", '{"seed": 0}'])
+    assert json.loads((out / "meta.json").read_text())["seed"] == 0
+
+
+def test_a_model_zip_without_weights_is_refused(trained, tmp_path):
+    path = _copy(trained[2], tmp_path / "noweights")
+    with zipfile.ZipFile(path / "model.zip") as z:
+        files = {n: z.read(n) for n in z.namelist() if n != "policy.pth"}
+    with zipfile.ZipFile(path / "model.zip", "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    with pytest.raises(ValueError, match="no policy.pth"):
+        load_checkpoint(path)
 
 
 def test_dreamer_checkpoint_with_a_crafted_pickle_is_refused(tmp_path):
