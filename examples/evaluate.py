@@ -6,6 +6,8 @@ Conditions (see examples/ppo/envs.py):
     shifted     a held-out "real" world: physics outside Dactyl Table 1's ranges (heavier block, less
                 friction, stiffer joints, weaker servos, tilted gravity) plus observation noise and
                 unmodeled effects.
+    weak_actuators   held out, one change: position servos at 0.65 of nominal gain, clean observations;
+    slippery_heavy   held out, one change: block 1.7x heavier, friction 0.55x, clean observations.
     vision      the nominal world, but the policy sees the block's position and orientation as estimated
                 by a CNN (--pose-model) from three 64 px camera images rendered with the appearance
                 randomization it was trained with (Table 9; Dactyl Table 3 "block, vision").
@@ -14,6 +16,8 @@ Conditions (see examples/ppo/envs.py):
     python examples/evaluate.py --checkpoint runs/ppo/final --goal-timeout-s 8 --episodes 20   # the training timeout
     python examples/evaluate.py --policy random --goal z           # baselines: random actions,
     python examples/evaluate.py --policy hold --goal z             # or keep the hand still
+    python examples/evaluate.py --checkpoint policies/cpu_adr \
+        --conditions nominal,randomized,shifted,weak_actuators,slippery_heavy                  # the ADR table
     python examples/evaluate.py --checkpoint runs/ppo/final --conditions nominal,vision \
         --pose-model runs/pose64/pose_estimator.pt                                  # the policy run from pixels
 
@@ -58,7 +62,8 @@ class EvalArgs:
     policy: str = "model"
     """model (the checkpoint), or a baseline: random (uniform random actions) or hold (action 0: keep still)"""
     conditions: str = "nominal,randomized,shifted"
-    """comma-separated conditions: nominal, randomized (training distr.), shifted (held-out world), vision (CNN pose)"""
+    """comma-separated conditions: nominal, randomized (training distr.), held-out worlds shifted, weak_actuators and
+    slippery_heavy (docs/adr.md), vision (CNN pose)"""
     episodes: int = 100
     """episodes per condition (the paper: 100 in sim, 10 on the robot)"""
     goal_timeout_s: float = 80.0

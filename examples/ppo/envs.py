@@ -1,4 +1,4 @@
-"""Environment factories: the training env and the evaluation conditions (nominal, randomized, shifted, vision).
+"""Environment factories: the training env and the evaluation conditions (nominal, randomized, held-out worlds, vision).
 
 The randomization stack ``wrappers.dactyl_randomization`` is imported lazily and guarded: when it is
 not importable, training and evaluation still run with randomization off (and say so).
@@ -9,6 +9,10 @@ Conditions of :func:`make_condition_env`:
     shifted: a held-out "real" world: the physics set *outside* Dactyl Table 1's training ranges
         (:data:`SHIFTED_PHYSICS`, fixed like one miscalibrated robot) plus the paper's observation
         noise and unmodeled effects at their default strength when the wrappers are available.
+    weak_actuators: held out, one change only: the position servos at 0.65 of their nominal gain (below
+        Table 1's logU[0.75, 1.5]); nominal otherwise, no noise (:data:`HELD_OUT_WORLDS`).
+    slippery_heavy: held out, one change only: the block 1.7x heavier and its (and every geom's) sliding
+        friction 0.55x (outside Table 1's U[0.5, 1.5] and U[0.7, 1.3]); nominal otherwise, no noise.
     vision: the nominal world seen through the cameras (Dactyl §2, Table 3 "block, vision"): the block's
         appearance is randomized per episode (Table 9 by default: what the pose estimator was trained with)
         and ``PoseFromVision`` replaces ``object_pos`` / ``object_quat`` (and the relative goal computed
@@ -31,6 +35,7 @@ from gym_dactyl import constants as C
 
 __all__ = [
     "CONDITIONS",
+    "HELD_OUT_WORLDS",
     "SHIFTED_PHYSICS",
     "VISION_APPEARANCES",
     "ShiftedPhysics",
@@ -41,7 +46,7 @@ __all__ = [
     "randomization_available",
 ]
 
-CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted", "vision")
+CONDITIONS: tuple[str, ...] = ("nominal", "randomized", "shifted", "weak_actuators", "slippery_heavy", "vision")
 #: Appearance of the ``vision`` condition (``dactyl_vision.with_appearance``): Table 9
 #: (``wrappers.VisualRandomization``, the estimator's training distribution), its held-out preset, or nominal.
 VISION_APPEARANCES: tuple[str, ...] = ("table9", "held_out", "nominal")
@@ -57,6 +62,25 @@ SHIFTED_PHYSICS: dict[str, float] = {
     "actuator_gain_scale": 0.65,  # weaker position servos
     "gravity_offset_xy": 1.0,  # m/s^2 added to gravity x and y
 }
+
+_NOMINAL_PHYSICS: dict[str, float] = {
+    "object_mass_scale": 1.0, "link_mass_scale": 1.0, "friction_scale": 1.0, "damping_scale": 1.0,
+    "actuator_gain_scale": 1.0, "gravity_offset_xy": 0.0,
+}  # fmt: skip
+
+#: The held-out worlds of the evaluation (docs/adr.md): each the ``ShiftedPhysics`` scalings and whether the
+#: paper's observation noise and unmodeled effects are added. ``shifted`` changes everything at once (plus
+#: noise); the two others change one thing, with clean observations, to tell which shift a policy fails on.
+HELD_OUT_WORLDS: dict[str, tuple[dict[str, float], bool]] = {
+    "shifted": (dict(SHIFTED_PHYSICS), True),
+    "weak_actuators": (
+        {**_NOMINAL_PHYSICS, "actuator_gain_scale": SHIFTED_PHYSICS["actuator_gain_scale"]}, False
+    ),
+    "slippery_heavy": (
+        {**_NOMINAL_PHYSICS, "object_mass_scale": SHIFTED_PHYSICS["object_mass_scale"],
+         "friction_scale": SHIFTED_PHYSICS["friction_scale"]}, False,
+    ),
+}  # fmt: skip
 
 
 def randomization_available() -> bool:
@@ -151,7 +175,7 @@ def make_dactyl_env(
     goal_timeout_s: float,
     groups: dict[str, bool] | None = None,
     scale: float = 1.0,
-    shifted: bool = False,
+    shifted: bool | dict[str, float] = False,
     render_mode: str | None = None,
     size: int = 320,
     wrist: str = "free",
@@ -165,7 +189,8 @@ def make_dactyl_env(
         goal_timeout_s: simulated seconds without a success before truncation.
         groups: ``{"observation": bool, "physics": bool, "unmodeled": bool}``; None or all False: none.
         scale: randomization scale passed to ``dactyl_randomization``.
-        shifted: wrap the base env in :class:`ShiftedPhysics` (the held-out world).
+        shifted: wrap the base env in :class:`ShiftedPhysics`: True for the ``shifted`` world's scalings, or a
+            dict of its keyword arguments (a :data:`HELD_OUT_WORLDS` entry).
         render_mode: ``None`` or ``"rgb_array"``.
         size: rendered frame size in pixels.
         wrist: ``"free"`` (20 actions) or ``"locked"`` (18; Dactyl Table 3 "locked wrist").
@@ -188,7 +213,9 @@ def make_dactyl_env(
     if render_mode is not None:
         kwargs.update(render_mode=render_mode, width=size, height=size)
     env = gym.make("Dactyl-v0", **kwargs)
-    if shifted:
+    if isinstance(shifted, dict):
+        env = ShiftedPhysics(env, **shifted)
+    elif shifted:
         env = ShiftedPhysics(env)
     if randomize is not None:
         env = randomize(
@@ -256,12 +283,14 @@ def make_condition_env(
                 render_mode=render_mode, size=size, wrist=wrist,
             )
         )  # fmt: skip
+    physics: dict[str, float] | bool = False
     if condition == "nominal":
         groups: dict[str, bool] = {}
     elif condition == "randomized":
         groups = dict(train_groups)
-    else:  # shifted: fixed out-of-range physics + the paper's noise and unmodeled effects
-        groups = {"observation": True, "physics": False, "unmodeled": True}
+    else:  # a held-out world: fixed out-of-range physics (+ the paper's noise and unmodeled effects for shifted)
+        physics, noisy = HELD_OUT_WORLDS[condition]
+        groups = {"observation": True, "physics": False, "unmodeled": True} if noisy else {}
         scale = 1.0
     env = make_dactyl_env(
         goal=goal,
@@ -269,7 +298,7 @@ def make_condition_env(
         goal_timeout_s=goal_timeout_s,
         groups=groups,
         scale=scale,
-        shifted=condition == "shifted",
+        shifted=physics,
         render_mode=render_mode,
         size=size,
         wrist=wrist,
