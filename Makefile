@@ -37,8 +37,14 @@ format:
 	ruff format gym_dactyl
 	ruff check --fix .
 
+# Plays the best published policy (policies/README.md) for one episode: prints its consecutive successes and
+# writes the video runs/demo/eval_nominal.mp4. DEMO_POLICY=policies/<name> picks another, DEMO_TIMEOUT_S the
+# goal timeout (the paper's evaluation uses 80 s; 8 s, the training timeout, keeps the video short).
+DEMO_POLICY ?= policies/cpu_norand_2m
+DEMO_TIMEOUT_S ?= 8
 demo:
-	$(PYTHON) examples/random_rollout.py
+	$(PYTHON) examples/evaluate.py --checkpoint $(DEMO_POLICY) --conditions nominal --episodes 1 \
+	  --goal-timeout-s $(DEMO_TIMEOUT_S) --no-plot --out runs/demo
 
 # Writes the raw output the README's benchmark figures are read from (docs/benchmarks/*.json).
 bench:
