@@ -37,14 +37,16 @@ format:
 	ruff format gym_dactyl
 	ruff check --fix .
 
-# Plays the best published policy (policies/README.md) for one episode: prints its consecutive successes and
-# writes the video runs/demo/eval_nominal.mp4. DEMO_POLICY=policies/<name> picks another, DEMO_TIMEOUT_S the
-# goal timeout (the paper's evaluation uses 80 s; 8 s, the training timeout, keeps the video short).
+# Plays the best published policy (policies/README.md) for one episode with the paper's 80 s goal timeout: prints
+# its consecutive successes and writes the video runs/demo/eval_nominal.mp4. The default episode (seed 1003)
+# scores 9, near that policy's median of 11 over evaluate.py's 100 episodes (seeds 1000-1099; seed 1000 scores
+# 0, so a shorter demo would show a failure). DEMO_POLICY=policies/<name>, DEMO_SEED and DEMO_TIMEOUT_S change it.
 DEMO_POLICY ?= policies/cpu_norand_2m
-DEMO_TIMEOUT_S ?= 8
+DEMO_SEED ?= 1003
+DEMO_TIMEOUT_S ?= 80
 demo:
 	$(PYTHON) examples/evaluate.py --checkpoint $(DEMO_POLICY) --conditions nominal --episodes 1 \
-	  --goal-timeout-s $(DEMO_TIMEOUT_S) --no-plot --out runs/demo
+	  --seed $(DEMO_SEED) --goal-timeout-s $(DEMO_TIMEOUT_S) --no-plot --out runs/demo
 
 # Writes the raw output the README's benchmark figures are read from (docs/benchmarks/*.json).
 bench:
