@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from evidence import write_json  # noqa: E402
 from ppo.config import PRESETS, TrainArgs, apply_preset  # noqa: E402
 from ppo.envs import make_train_env_fn  # noqa: E402
-from ppo.pipeline import make_model, make_vec_env, make_vecnormalize  # noqa: E402
+from ppo.pipeline import UpdateThreads, make_model, make_vec_env, make_vecnormalize  # noqa: E402
 from ppo.vec_env import default_workers  # noqa: E402
 from sb3_contrib import RecurrentPPO  # noqa: E402
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
@@ -107,7 +107,9 @@ def _worker_groups(venv: VecEnv) -> list[list[int]]:
     return [list(range(venv.num_envs))]  # in this process
 
 
-def train_variant(variant: str, args: TrainArgs, steps: int, workers: int | None) -> dict[str, Any]:
+def train_variant(
+    variant: str, args: TrainArgs, steps: int, workers: int | None, update_threads: int = 1
+) -> dict[str, Any]:
     """Train one variant for ``steps`` env steps; throughput, CPU time and the wall-time split."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
     groups = {g: variant == "randomized" for g in ("observation", "physics", "unmodeled")}
@@ -132,40 +134,60 @@ def train_variant(variant: str, args: TrainArgs, steps: int, workers: int | None
                                log_std_init=args.log_std_init),
         )  # fmt: skip
     else:
-        model = make_model(args, venv)
+        model = make_model(args, venv, overlapped=variant != "before")
+    callbacks = [UpdateThreads(update_threads)] if variant in ("pipeline", "randomized") and update_threads > 1 else []
 
-    t = dict.fromkeys(("vec_step", "env_critical", "inference", "update"), 0.0)
+    t = dict.fromkeys(("vec_wait", "env_visible", "inference"), 0.0)
+    t["update"] = 0.0
     worker_groups = _worker_groups(raw)
     last_busy = np.zeros(args.n_envs)
+    hidden = [0.0]  # inference time between step_async and step_wait (the overlapped critic)
+    in_flight = [False]
 
     def timed(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*a: Any, **k: Any) -> Any:
             t0 = time.perf_counter()
             out = fn(*a, **k)
-            t[key] += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            t[key] += dt
+            if in_flight[0]:
+                hidden[0] += dt
             return out
 
         return wrapper
 
-    env_step = venv.step
+    step_async, step_wait = venv.step_async, venv.step_wait
 
-    def step(actions: np.ndarray):
+    def timed_async(actions: np.ndarray) -> None:
         t0 = time.perf_counter()
-        out = env_step(actions)
-        t["vec_step"] += time.perf_counter() - t0
+        step_async(actions)
+        t["vec_wait"] += time.perf_counter() - t0
+        in_flight[0], hidden[0] = True, 0.0
+
+    def timed_wait():
+        in_flight[0] = False
+        t0 = time.perf_counter()
+        out = step_wait()
+        wait = time.perf_counter() - t0
+        t["vec_wait"] += wait
         busy = np.array([info["busy_s"] for info in out[3]])
         delta = busy - last_busy
         last_busy[:] = busy
-        t["env_critical"] += max(float(delta[g].sum()) for g in worker_groups)
+        critical = max(float(delta[g].sum()) for g in worker_groups)  # the slowest worker's env time
+        t["env_visible"] += min(wait, max(0.0, critical - hidden[0]))  # not hidden behind the overlapped critic
         return out
 
-    venv.step = step  # type: ignore[method-assign]
-    model.policy.forward = timed("inference", model.policy.forward)  # type: ignore[method-assign]
-    model.policy.predict_values = timed("inference", model.policy.predict_values)  # type: ignore[method-assign]
+    venv.step_async, venv.step_wait = timed_async, timed_wait  # type: ignore[method-assign]
+    policy = model.policy
+    policy.forward = timed("inference", policy.forward)  # type: ignore[method-assign]
+    policy.predict_values = timed("inference", policy.predict_values)  # type: ignore[method-assign]
+    for name in ("_actor", "_critic"):
+        if hasattr(model, name):
+            setattr(model, name, timed("inference", getattr(model, name)))
     model.train = timed("update", model.train)  # type: ignore[method-assign]
     try:
         t_learn = time.perf_counter()
-        model.learn(steps)
+        model.learn(steps, callback=callbacks)
         t_end = time.perf_counter()
         worker_cpu = sum(_proc_cpu_s(pid) for pid in _worker_pids(raw))
         main_cpu = time.process_time() - cpu_start
@@ -175,11 +197,11 @@ def train_variant(variant: str, args: TrainArgs, steps: int, workers: int | None
     wall = t_end - t_start
     learn = t_end - t_learn
     split = {
-        "env_stepping": t["env_critical"],
-        "ipc_and_vecnormalize": t["vec_step"] - t["env_critical"],
+        "env_stepping": t["env_visible"],
+        "ipc_and_vecnormalize": t["vec_wait"] - t["env_visible"],
         "inference": t["inference"],
         "update": t["update"],
-        "other": learn - t["vec_step"] - t["inference"] - t["update"],
+        "other": learn - t["vec_wait"] - t["inference"] - t["update"],
         "startup": t_learn - t_start,
     }
     return {
@@ -252,6 +274,8 @@ def main() -> None:
     parser.add_argument("--env-workers", type=int, default=None,
                         help="pipeline worker processes (default one per core, at most n_envs)")  # fmt: skip
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads of the training process")
+    parser.add_argument("--update-threads", type=int, default=1,
+                        help="torch threads of the pipeline's PPO update (ppo.pipeline.UpdateThreads)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -269,7 +293,7 @@ def main() -> None:
             if variant == "floor":
                 row[variant] = floor_variant(targs, args.steps)
             else:
-                row[variant] = train_variant(variant, targs, args.steps, args.env_workers)
+                row[variant] = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads)
             r = row[variant]
             print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:8.0f} env steps/s  "
                   f"{r['steps_per_cpu_s']:8.0f} per CPU-s  ({r['steps']} steps, {r['wall_s']:.1f} s, "
@@ -295,7 +319,8 @@ def main() -> None:
     if args.json:
         write_json(args.json, {
             "preset": args.preset, "steps": args.steps, "variants": args.variants, "env_workers": args.env_workers,
-            "torch_threads": args.torch_threads, "seed": args.seed, "load_average_before": list(load_before),
+            "update_threads": args.update_threads, "torch_threads": args.torch_threads, "seed": args.seed,
+            "load_average_before": list(load_before),
             "load_average_after": list(load_after), "results": results,
         })  # fmt: skip
 

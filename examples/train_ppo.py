@@ -47,7 +47,7 @@ from ppo.config import (  # noqa: E402
     randomization_groups,  # noqa: E402
 )
 from ppo.envs import effective_groups, make_dactyl_env, make_train_env_fn  # noqa: E402
-from ppo.pipeline import make_model, make_vec_env, make_vecnormalize  # noqa: E402
+from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize  # noqa: E402
 from ppo.plots import plot_adr, plot_learning_curve  # noqa: E402
 from ppo.rollout import ModelPolicy, run_episode  # noqa: E402
 from sb3_contrib import RecurrentPPO  # noqa: E402
@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> Path:
             venv = load_vecnormalize(args.resume, raw)
             venv.training = True
             venv.norm_reward = args.norm_reward
-            model, _, ckpt = load_checkpoint(args.resume, device=args.device, env=venv)
+            model, _, ckpt = load_checkpoint(
+                args.resume, device=args.device, env=venv, algorithm=OverlappedRecurrentPPO
+            )  # fmt: skip
             # fresh episodes for the new segment (not a replay of the first run's seeds), reproducibly
             model.set_random_seed(args.seed + model.num_timesteps)
             print(f"resumed {ckpt} at {model.num_timesteps:,} steps (model hyperparameters are the checkpoint's)")
@@ -177,6 +179,8 @@ def main(argv: list[str] | None = None) -> Path:
             callbacks.append(AtomicCheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
         if args.max_minutes:
             callbacks.append(WallClockLimit(args.max_minutes))
+        if args.update_threads != args.torch_threads:
+            callbacks.append(UpdateThreads(args.update_threads, rollout_threads=args.torch_threads))
 
         # --- train ---
         remaining = args.total_timesteps - model.num_timesteps

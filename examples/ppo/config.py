@@ -123,6 +123,8 @@ class TrainArgs:
     """torch device"""
     torch_threads: int = 1
     """torch threads in the training process (1 is fastest with subprocess envs on few cores)"""
+    update_threads: int | None = None
+    """torch threads during the PPO update, while the env workers wait (default: --torch-threads)"""
 
 
 #: ADR hyperparameters of the presets: the paper's (Rubik's Cube paper, Table 15; ``wrappers.PAPER_ADR``) and the
@@ -272,6 +274,11 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
     if out.randomization not in RANDOMIZATION_CHOICES:
         raise ValueError(f"--randomization must be one of {RANDOMIZATION_CHOICES}, got {out.randomization!r}")
     for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "dense_units", "lstm_units"):
+        if getattr(out, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
+    if out.update_threads is None:
+        out.update_threads = out.torch_threads
+    for name in ("torch_threads", "update_threads"):
         if getattr(out, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
     if out.env_workers is not None and not 0 <= out.env_workers <= out.n_envs:

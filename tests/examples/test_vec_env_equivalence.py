@@ -1,9 +1,11 @@
-"""The optimised vector env (several envs per worker, shared-memory observations) changes no number in training.
+"""The optimised training pipeline changes no number in training.
 
-A short seeded RecurrentPPO run of the pipeline (``MultiEnvSubprocVecEnv``) and of the straightforward one (SB3's
-``SubprocVecEnv``, one process per env) must fill bitwise the same rollout buffers (observations, actions, rewards,
-episode starts, values, log-probabilities) for two rollouts, i.e. also after one PPO update, and end with the same
-weights. Episodes are 0.4 s (5 steps) long so auto-resets, terminal observations and the timeout bootstrap happen.
+A short seeded run of the pipeline (``MultiEnvSubprocVecEnv``: several envs per worker, shared-memory observations;
+``OverlappedRecurrentPPO``: the critic evaluated while the envs step, inference mode, no distribution checks) and of
+the straightforward one (SB3's ``SubprocVecEnv``, one process per env; sb3-contrib's ``RecurrentPPO``) must fill
+bitwise the same rollout buffers (observations, actions, rewards, episode starts, values, log-probabilities, LSTM
+states) for two rollouts, i.e. also after one PPO update, and end with the same weights. Episodes are 0.4 s (5 steps)
+long so auto-resets, terminal observations and the timeout bootstrap happen inside the rollouts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 import torch as th
 from ppo.config import TrainArgs, apply_preset
 from ppo.envs import make_train_env_fn
-from ppo.pipeline import make_model, make_vec_env, make_vecnormalize
+from ppo.pipeline import OverlappedRecurrentPPO, make_model, make_vec_env, make_vecnormalize
 from ppo.vec_env import MultiEnvSubprocVecEnv
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
@@ -32,7 +34,8 @@ class _RecordRollouts(BaseCallback):
     def _on_rollout_end(self) -> None:
         buf = self.model.rollout_buffer
         out = {f"obs/{k}": v.copy() for k, v in buf.observations.items()}
-        for name in ("actions", "rewards", "episode_starts", "values", "log_probs"):
+        for name in ("actions", "rewards", "episode_starts", "values", "log_probs", "hidden_states_pi",
+                     "cell_states_pi", "hidden_states_vf", "cell_states_vf"):  # fmt: skip
             out[name] = getattr(buf, name).copy()
         self.rollouts.append(out)
 
@@ -44,7 +47,9 @@ def _args(action_type: str) -> TrainArgs:
     ))  # fmt: skip
 
 
-def _run(kind: str, action_type: str) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:
+def _run(
+    optimised: bool, action_type: str, in_process: bool = False
+) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:
     args = _args(action_type)
     fns = [
         make_train_env_fn(rank, args.seed, goal=args.goal, action_type=args.action_type,
@@ -52,9 +57,12 @@ def _run(kind: str, action_type: str) -> tuple[list[dict[str, np.ndarray]], dict
                                                                       "unmodeled": True}, scale=1.0)
         for rank in range(args.n_envs)
     ]  # fmt: skip
+    kind = "dummy" if in_process else "batched" if optimised else "subproc"
     raw = make_vec_env(fns, workers=2, kind=kind)
     try:
-        model = make_model(args, make_vecnormalize(raw, args))
+        model = make_model(args, make_vecnormalize(raw, args), overlapped=optimised)
+        assert isinstance(model, OverlappedRecurrentPPO) == optimised
+        assert not optimised or model._overlappable()  # the overlapped rollout, not RecurrentPPO's fallback
         record = _RecordRollouts()
         model.learn(2 * args.n_steps * args.n_envs, callback=record)
         return record.rollouts, model.policy.state_dict()
@@ -62,10 +70,10 @@ def _run(kind: str, action_type: str) -> tuple[list[dict[str, np.ndarray]], dict
         raw.close()
 
 
-def test_batched_vec_env_gives_the_same_rollouts_and_update() -> None:
-    th.set_num_threads(1)
-    new, new_weights = _run("batched", "continuous")
-    old, old_weights = _run("subproc", "continuous")
+def _assert_same(
+    new: list[dict[str, np.ndarray]], new_weights: dict[str, th.Tensor], old: list[dict[str, np.ndarray]],
+    old_weights: dict[str, th.Tensor],
+) -> None:  # fmt: skip
     assert len(new) == len(old) == 2
     assert any(r["episode_starts"][1:].any() for r in old)  # episodes ended inside the rollouts
     for a, b in zip(new, old, strict=True):
@@ -75,6 +83,18 @@ def test_batched_vec_env_gives_the_same_rollouts_and_update() -> None:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     for name, tensor in old_weights.items():
         assert th.equal(new_weights[name], tensor), name
+
+
+def test_optimised_pipeline_gives_the_same_rollouts_and_update() -> None:
+    th.set_num_threads(1)
+    _assert_same(*_run(True, "continuous"), *_run(False, "continuous"))
+
+
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_overlapped_rollouts_match_recurrent_ppo(action_type: str) -> None:
+    """The algorithm alone (envs in this process): OverlappedRecurrentPPO against sb3-contrib's RecurrentPPO."""
+    th.set_num_threads(1)
+    _assert_same(*_run(True, action_type, in_process=True), *_run(False, action_type, in_process=True))
 
 
 def _tagged_env_fn(rank: int):
