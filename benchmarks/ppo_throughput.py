@@ -187,10 +187,12 @@ def train_variant(
     model.train = timed("update", model.train)  # type: ignore[method-assign]
     try:
         t_learn = time.perf_counter()
+        cpu_learn = time.process_time() + sum(_proc_cpu_s(pid) for pid in _worker_pids(raw))
         model.learn(steps, callback=callbacks)
         t_end = time.perf_counter()
         worker_cpu = sum(_proc_cpu_s(pid) for pid in _worker_pids(raw))
         main_cpu = time.process_time() - cpu_start
+        learn_cpu = time.process_time() + worker_cpu - cpu_learn
     finally:
         raw.close()
     done = model.num_timesteps
@@ -207,7 +209,8 @@ def train_variant(
     return {
         "steps": done, "wall_s": wall, "steps_per_s": done / wall, "steps_per_s_after_startup": done / learn,
         "cpu_s": main_cpu + worker_cpu, "main_cpu_s": main_cpu, "worker_cpu_s": worker_cpu,
-        "steps_per_cpu_s": done / (main_cpu + worker_cpu), "processes": 1 + len(_worker_pids(raw)),
+        "steps_per_cpu_s": done / (main_cpu + worker_cpu), "steps_per_cpu_s_after_startup": done / learn_cpu,
+        "processes": 1 + len(_worker_pids(raw)),
         "split_s": split, "split_share": {k: v / wall for k, v in split.items()},
     }  # fmt: skip
 
@@ -295,18 +298,25 @@ def main() -> None:
             else:
                 row[variant] = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads)
             r = row[variant]
-            print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:8.0f} env steps/s  "
-                  f"{r['steps_per_cpu_s']:8.0f} per CPU-s  ({r['steps']} steps, {r['wall_s']:.1f} s, "
+            after = r.get("steps_per_s_after_startup", r["steps_per_s"])
+            after_cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
+            print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after start-up)  "
+                  f"{r['steps_per_cpu_s']:6.0f} per CPU-s ({after_cpu:.0f})  ({r['steps']} steps, {r['wall_s']:.1f} s, "
                   f"{r['processes']} processes, load {os.getloadavg()[0]:.2f})")  # fmt: skip
         ratios = {}
         for a, b in (("pipeline", "before"), ("pipeline", "sb3"), ("pipeline", "floor"), ("before", "floor"),
                      ("sb3", "floor"), ("randomized", "pipeline")):  # fmt: skip
             if a in row and b in row:
-                ratios[f"{a}/{b}"] = row[a]["steps_per_s"] / row[b]["steps_per_s"]
-                ratios[f"{a}/{b} (per CPU-s)"] = row[a]["steps_per_cpu_s"] / row[b]["steps_per_cpu_s"]
+                ra, rb = row[a], row[b]
+                ratios[f"{a}/{b}"] = ra["steps_per_s"] / rb["steps_per_s"]
+                ratios[f"{a}/{b} (after start-up)"] = (ra.get("steps_per_s_after_startup", ra["steps_per_s"])
+                                                       / rb.get("steps_per_s_after_startup", rb["steps_per_s"]))
+                ratios[f"{a}/{b} (per CPU-s after start-up)"] = (
+                    ra.get("steps_per_cpu_s_after_startup", ra["steps_per_cpu_s"])
+                    / rb.get("steps_per_cpu_s_after_startup", rb["steps_per_cpu_s"]))  # fmt: skip
         row["ratios"] = ratios
         for key, value in ratios.items():
-            print(f"   {key:34s} {value:6.2f}")
+            print(f"   {key:48s} {value:6.2f}")
         print("   wall-time split (share of the variant's wall time):")
         print("   " + f"{'':11s}" + "".join(f"{p:>22s}" for p in PHASES))
         for variant in args.variants:

@@ -47,6 +47,7 @@ from ppo.config import (  # noqa: E402
     randomization_groups,  # noqa: E402
 )
 from ppo.envs import effective_groups, make_dactyl_env, make_train_env_fn  # noqa: E402
+from ppo.normalize import FusedVecNormalize  # noqa: E402
 from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize  # noqa: E402
 from ppo.plots import plot_adr, plot_learning_curve  # noqa: E402
 from ppo.rollout import ModelPolicy, run_episode  # noqa: E402
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         # --- model: new, or resumed with its normalisation statistics and timestep count ---
         if args.resume is not None:
-            venv = load_vecnormalize(args.resume, raw)
+            venv = load_vecnormalize(args.resume, raw, cls=FusedVecNormalize)
             venv.training = True
             venv.norm_reward = args.norm_reward
             model, _, ckpt = load_checkpoint(

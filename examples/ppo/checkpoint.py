@@ -569,10 +569,13 @@ class _SpacesOnlyVecEnv(VecEnv):
     reset = step_async = step_wait = set_attr = env_method = env_is_wrapped = _nope
 
 
-def load_vecnormalize(ckpt: str | os.PathLike, venv: VecEnv | None = None) -> VecNormalize:
+def load_vecnormalize(
+    ckpt: str | os.PathLike, venv: VecEnv | None = None, cls: type[VecNormalize] = VecNormalize
+) -> VecNormalize:
     """Load the VecNormalize statistics of a checkpoint (``.npz`` + ``.json``), optionally around ``venv``.
 
-    Without ``venv`` the object is only good for ``normalize_obs`` (evaluation).
+    Without ``venv`` the object is only good for ``normalize_obs`` (evaluation). ``cls``: VecNormalize or a subclass
+    with the same state (training resumes with ``ppo.normalize.FusedVecNormalize``).
 
     Raises:
         LegacyCheckpointError: an old checkpoint with only ``vecnormalize.pkl`` (never unpickled).
@@ -594,7 +597,7 @@ def load_vecnormalize(ckpt: str | os.PathLike, venv: VecEnv | None = None) -> Ve
             f"{describe_space(obs_space)} != env's {describe_space(venv.observation_space)}"
         )
     try:
-        vecnorm = VecNormalize(
+        vecnorm = cls(
             venv if venv is not None else _SpacesOnlyVecEnv(obs_space, action_space),
             training=bool(config["training"]),
             norm_obs=bool(config["norm_obs"]),

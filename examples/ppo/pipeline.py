@@ -27,6 +27,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
 from ppo.config import TrainArgs
+from ppo.normalize import FusedVecNormalize
 from ppo.policy import AsymmetricRecurrentPolicy
 from ppo.vec_env import MultiEnvSubprocVecEnv
 
@@ -70,12 +71,13 @@ def make_vec_env(
     return MultiEnvSubprocVecEnv(env_fns, n_workers=workers)
 
 
-def make_vecnormalize(raw: VecEnv, args: TrainArgs) -> VecNormalize:
-    """Per-key running observation normalisation, clipped at ±5 σ, and optional reward normalisation."""
+def make_vecnormalize(raw: VecEnv, args: TrainArgs, fused: bool = True) -> VecNormalize:
+    """Per-key running observation normalisation, clipped at ±5 σ, and optional reward normalisation
+    (:class:`ppo.normalize.FusedVecNormalize`; ``fused=False``: SB3's ``VecNormalize``, the same numbers)."""
     obs_space = raw.observation_space
     if not isinstance(obs_space, spaces.Dict):
         raise ValueError(f"the training env must have a Dict observation space, got {obs_space}")
-    return VecNormalize(
+    return (FusedVecNormalize if fused else VecNormalize)(
         raw, norm_obs=True, norm_reward=args.norm_reward, norm_obs_keys=list(obs_space.spaces), clip_obs=5.0,
         gamma=args.gamma,
     )  # fmt: skip

@@ -1,8 +1,9 @@
 """The optimised training pipeline changes no number in training.
 
 A short seeded run of the pipeline (``MultiEnvSubprocVecEnv``: several envs per worker, shared-memory observations;
-``OverlappedRecurrentPPO``: the critic evaluated while the envs step, inference mode, no distribution checks) and of
-the straightforward one (SB3's ``SubprocVecEnv``, one process per env; sb3-contrib's ``RecurrentPPO``) must fill
+``FusedVecNormalize``: all keys normalised in one pass; ``OverlappedRecurrentPPO``: the critic evaluated while the
+envs step, inference mode, no distribution checks) and of the straightforward one (SB3's ``SubprocVecEnv``, one
+process per env; ``VecNormalize``; sb3-contrib's ``RecurrentPPO``) must fill
 bitwise the same rollout buffers (observations, actions, rewards, episode starts, values, log-probabilities, LSTM
 states) for two rollouts, i.e. also after one PPO update, and end with the same weights. Episodes are 0.4 s (5 steps)
 long so auto-resets, terminal observations and the timeout bootstrap happen inside the rollouts.
@@ -60,7 +61,7 @@ def _run(
     kind = "dummy" if in_process else "batched" if optimised else "subproc"
     raw = make_vec_env(fns, workers=2, kind=kind)
     try:
-        model = make_model(args, make_vecnormalize(raw, args), overlapped=optimised)
+        model = make_model(args, make_vecnormalize(raw, args, fused=optimised), overlapped=optimised)
         assert isinstance(model, OverlappedRecurrentPPO) == optimised
         assert not optimised or model._overlappable()  # the overlapped rollout, not RecurrentPPO's fallback
         record = _RecordRollouts()
@@ -92,7 +93,7 @@ def test_optimised_pipeline_gives_the_same_rollouts_and_update() -> None:
 
 @pytest.mark.parametrize("action_type", ["continuous", "discrete"])
 def test_overlapped_rollouts_match_recurrent_ppo(action_type: str) -> None:
-    """The algorithm alone (envs in this process): OverlappedRecurrentPPO against sb3-contrib's RecurrentPPO."""
+    """Envs in this process: OverlappedRecurrentPPO + FusedVecNormalize against RecurrentPPO + VecNormalize."""
     th.set_num_threads(1)
     _assert_same(*_run(True, action_type, in_process=True), *_run(False, action_type, in_process=True))
 
