@@ -21,11 +21,13 @@ vector step), policy inference during rollouts, the PPO update, other (rollout b
 start-up (processes, model).
 
     python benchmarks/ppo_throughput.py [--preset cpu] [--n-envs 4] [--steps 32768] [--variants ...] [--json out.json]
+    python benchmarks/ppo_throughput.py --from-json out.json   # the Markdown tables of docs/ppo.md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import sys
@@ -268,6 +270,34 @@ def floor_variant(args: TrainArgs, steps: int) -> dict[str, Any]:
             "processes": args.n_envs}  # fmt: skip
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The docs' tables (throughput and ratios; wall-time split) from a ``--json`` record."""
+    lines = ["| n_envs | variant | env steps/s | after start-up | per CPU-s after start-up | processes |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for n_envs, row in record["results"].items():
+        for variant in record["variants"]:
+            r = row[variant]
+            after = r.get("steps_per_s_after_startup", r["steps_per_s"])
+            cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
+            lines.append(f"| {n_envs} | {variant} | {r['steps_per_s']:.0f} | {after:.0f} | {cpu:.0f} | "
+                         f"{r['processes']} |")
+    lines += ["", "| n_envs | ratio | wall | after start-up | per CPU-s after start-up |", "|---|---|---|---|---|"]
+    for n_envs, row in record["results"].items():
+        ratios = row["ratios"]
+        for key in ratios:
+            if "(" not in key:
+                lines.append(f"| {n_envs} | {key} | {ratios[key]:.2f} | {ratios[key + ' (after start-up)']:.2f} | "
+                             f"{ratios[key + ' (per CPU-s after start-up)']:.2f} |")  # fmt: skip
+    lines += ["", "| n_envs | variant | " + " | ".join(p.replace("_", " ") for p in PHASES) + " |",
+              "|---|---|" + "---|" * len(PHASES)]  # fmt: skip
+    for n_envs, row in record["results"].items():
+        for variant in record["variants"]:
+            if "split_share" in row[variant]:
+                shares = row[variant]["split_share"]
+                lines.append(f"| {n_envs} | {variant} | " + " | ".join(f"{shares[p]:.2f}" for p in PHASES) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=tuple(PRESETS), default="cpu", help="sizes and env of this preset")
@@ -281,7 +311,12 @@ def main() -> None:
                         help="torch threads of the pipeline's PPO update (ppo.pipeline.UpdateThreads)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--from-json", default=None, metavar="PATH",
+                        help="print the docs' Markdown tables of a --json file and exit (nothing is run)")  # fmt: skip
     args = parser.parse_args()
+    if args.from_json:
+        print(markdown(json.loads(Path(args.from_json).read_text())))
+        return
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     torch.set_num_threads(args.torch_threads)
