@@ -16,7 +16,7 @@ import pytest
 import torch as th
 from ppo.config import TrainArgs, apply_preset
 from ppo.envs import make_train_env_fn
-from ppo.pipeline import OverlappedRecurrentPPO, make_model, make_vec_env, make_vecnormalize
+from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize
 from ppo.vec_env import MultiEnvSubprocVecEnv
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
@@ -139,3 +139,20 @@ def test_bad_worker_counts_are_value_errors() -> None:
         make_vec_env(fns, kind="threads")
     with pytest.raises(ValueError, match="--env-workers must be in \\[0, n_envs=2\\], got 3"):
         apply_preset(TrainArgs(preset="quick", n_envs=2, env_workers=3))
+
+
+def test_update_threads_switches_around_the_update() -> None:
+    before = th.get_num_threads()
+    try:
+        cb = UpdateThreads(update_threads=2, rollout_threads=1)
+        cb._on_rollout_end()
+        assert th.get_num_threads() == 2
+        cb._on_rollout_start()
+        assert th.get_num_threads() == 1
+        with pytest.raises(ValueError, match="update_threads must be >= 1, got 0"):
+            UpdateThreads(update_threads=0)
+        with pytest.raises(ValueError, match="--update-threads must be >= 1, got 0"):
+            apply_preset(TrainArgs(preset="quick", update_threads=0))
+        assert apply_preset(TrainArgs(preset="quick", torch_threads=2)).update_threads == 2  # default: torch threads
+    finally:
+        th.set_num_threads(before)
