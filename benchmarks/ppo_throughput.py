@@ -10,6 +10,8 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 * ``sb3``: plain sb3-contrib, ``RecurrentPPO("MultiInputLstmPolicy")`` on ``SubprocVecEnv`` + ``VecNormalize``,
   LSTM and layer sizes of the preset (what a user would write first);
 * ``randomized``: the pipeline under the full randomization stack (``--randomization all``);
+* ``update-threads`` (not run by default): the pipeline with ``--update-threads`` torch threads during the PPO update
+  (``ppo.pipeline.UpdateThreads``);
 * ``floor``: bare ``mujoco.mj_step(nstep=10)`` in N processes at once, replaying trajectories recorded from
   ``Dactyl-v0`` under the untrained policy's action distribution (N(0, e^log_std_init), clipped); resets excluded.
 
@@ -54,7 +56,8 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
 
 import gym_dactyl  # noqa: E402,F401  (registers Dactyl-v0)
 
-VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
+VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor")
+DEFAULT_VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
 PHASES = ("env_stepping", "ipc_and_vecnormalize", "inference", "update", "other", "startup")
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -120,7 +123,7 @@ def train_variant(
                                     goal_timeout_s=args.goal_timeout_s, groups=groups, scale=1.0, wrist=args.wrist))
         for rank in range(args.n_envs)
     ]  # fmt: skip
-    if variant in ("pipeline", "randomized"):
+    if variant in ("pipeline", "randomized", "update-threads"):
         raw = make_vec_env(fns, workers=workers)
     elif variant == "before":
         raw = make_vec_env(fns, kind="subproc" if args.n_envs > 1 else "dummy")
@@ -137,7 +140,7 @@ def train_variant(
         )  # fmt: skip
     else:
         model = make_model(args, venv, overlapped=variant != "before")
-    callbacks = [UpdateThreads(update_threads)] if variant in ("pipeline", "randomized") and update_threads > 1 else []
+    callbacks = [UpdateThreads(update_threads)] if variant == "update-threads" else []
 
     t = dict.fromkeys(("vec_wait", "env_visible", "inference"), 0.0)
     t["update"] = 0.0
@@ -303,12 +306,12 @@ def main() -> None:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="cpu", help="sizes and env of this preset")
     parser.add_argument("--n-envs", type=int, nargs="+", default=None, help="env counts to measure (default: preset)")
     parser.add_argument("--steps", type=int, default=32_768, help="env steps per variant (rounded up to rollouts)")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(DEFAULT_VARIANTS))
     parser.add_argument("--env-workers", type=int, default=None,
                         help="pipeline worker processes (default one per core, at most n_envs)")  # fmt: skip
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads of the training process")
-    parser.add_argument("--update-threads", type=int, default=1,
-                        help="torch threads of the pipeline's PPO update (ppo.pipeline.UpdateThreads)")  # fmt: skip
+    parser.add_argument("--update-threads", type=int, default=2,
+                        help="PPO-update torch threads of the update-threads variant (ppo.pipeline.UpdateThreads)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--from-json", default=None, metavar="PATH",
@@ -340,7 +343,7 @@ def main() -> None:
                   f"{r['processes']} processes, load {os.getloadavg()[0]:.2f})")  # fmt: skip
         ratios = {}
         for a, b in (("pipeline", "before"), ("pipeline", "sb3"), ("pipeline", "floor"), ("before", "floor"),
-                     ("sb3", "floor"), ("randomized", "pipeline")):  # fmt: skip
+                     ("sb3", "floor"), ("randomized", "pipeline"), ("update-threads", "pipeline")):  # fmt: skip
             if a in row and b in row:
                 ra, rb = row[a], row[b]
                 ratios[f"{a}/{b}"] = ra["steps_per_s"] / rb["steps_per_s"]
