@@ -280,6 +280,7 @@ def markdown(record: dict[str, Any]) -> str:
     for n_envs, row in record["results"].items():
         for variant in record["variants"]:
             r = row[variant]
+            r["load_average_1min_after"] = os.getloadavg()[0]
             after = r.get("steps_per_s_after_startup", r["steps_per_s"])
             cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
             lines.append(f"| {n_envs} | {variant} | {r['steps_per_s']:.0f} | {after:.0f} | {cpu:.0f} | "
@@ -336,6 +337,7 @@ def main() -> None:
             else:
                 row[variant] = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads)
             r = row[variant]
+            r["load_average_1min_after"] = os.getloadavg()[0]
             after = r.get("steps_per_s_after_startup", r["steps_per_s"])
             after_cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
             print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after start-up)  "
