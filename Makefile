@@ -57,3 +57,7 @@ bench:
 	$(PYTHON) benchmarks/wrapper_overhead.py --clock cpu --json docs/benchmarks/wrapper_overhead_cpuclock.json
 	$(PYTHON) benchmarks/render_throughput.py --seconds 1 --rounds 5 --json docs/benchmarks/render_throughput.json
 	$(PYTHON) benchmarks/dreamer_throughput.py --presets tiny small --json docs/benchmarks/dreamer_throughput_cpu.json
+	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 4 --steps 32768 \
+	  --variants pipeline before sb3 randomized update-threads floor --json docs/benchmarks/ppo_throughput_cpu.json
+	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 1 2 4 8 --steps 16384 --variants pipeline floor \
+	  --json docs/benchmarks/ppo_throughput_envs.json

@@ -35,7 +35,6 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import imageio.v2 as imageio  # noqa: E402
 import torch  # noqa: E402
-from gymnasium import spaces  # noqa: E402
 from ppo.callbacks import ADRCallback, AtomicCheckpointCallback, DactylMetricsCallback, WallClockLimit  # noqa: E402
 from ppo.checkpoint import load_checkpoint, load_vecnormalize, resolve_checkpoint, save_checkpoint  # noqa: E402
 from ppo.config import (  # noqa: E402
@@ -48,13 +47,14 @@ from ppo.config import (  # noqa: E402
     randomization_groups,  # noqa: E402
 )
 from ppo.envs import effective_groups, make_dactyl_env, make_train_env_fn  # noqa: E402
+from ppo.normalize import FusedVecNormalize  # noqa: E402
+from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize  # noqa: E402
 from ppo.plots import plot_adr, plot_learning_curve  # noqa: E402
-from ppo.policy import AsymmetricRecurrentPolicy  # noqa: E402
 from ppo.rollout import ModelPolicy, run_episode  # noqa: E402
 from sb3_contrib import RecurrentPPO  # noqa: E402
 from stable_baselines3.common.callbacks import CallbackList  # noqa: E402
 from stable_baselines3.common.utils import set_random_seed  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize  # noqa: E402
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize  # noqa: E402
 
 CHOICES = {
     "preset": tuple(PRESETS),
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"ADR: {len(adr.parameters)} parameters, {adr.config}; entropy {adr.entropy_relative():.2f} nats "
               "relative to the paper's ranges" + (" (restored from the checkpoint)" if resume_adr else ""))  # fmt: skip
 
-    # --- environments: one process per env, env of rank r seeded seed + r ---
+    # --- environments: --env-workers processes (default one per core), env of rank r seeded seed + r ---
     env_fns = [
         make_train_env_fn(
             rank, args.seed, goal=args.goal, action_type=args.action_type, goal_timeout_s=args.goal_timeout_s,
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
         for rank in range(args.n_envs)
     ]  # fmt: skip
-    raw: VecEnv = SubprocVecEnv(env_fns) if args.n_envs > 1 else DummyVecEnv(env_fns)
+    raw: VecEnv = make_vec_env(env_fns, workers=args.env_workers)  # several envs per worker process
 
     def meta() -> dict:
         out = {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}
@@ -152,30 +152,18 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         # --- model: new, or resumed with its normalisation statistics and timestep count ---
         if args.resume is not None:
-            venv = load_vecnormalize(args.resume, raw)
+            venv = load_vecnormalize(args.resume, raw, cls=FusedVecNormalize)
             venv.training = True
             venv.norm_reward = args.norm_reward
-            model, _, ckpt = load_checkpoint(args.resume, device=args.device, env=venv)
+            model, _, ckpt = load_checkpoint(
+                args.resume, device=args.device, env=venv, algorithm=OverlappedRecurrentPPO
+            )  # fmt: skip
             # fresh episodes for the new segment (not a replay of the first run's seeds), reproducibly
             model.set_random_seed(args.seed + model.num_timesteps)
             print(f"resumed {ckpt} at {model.num_timesteps:,} steps (model hyperparameters are the checkpoint's)")
         else:
-            obs_space = raw.observation_space
-            assert isinstance(obs_space, spaces.Dict)
-            venv = VecNormalize(
-                raw, norm_obs=True, norm_reward=args.norm_reward, norm_obs_keys=list(obs_space.spaces),
-                clip_obs=5.0, gamma=args.gamma,
-            )  # fmt: skip
-            policy_kwargs: dict = dict(dense_units=args.dense_units, lstm_hidden_size=args.lstm_units)
-            if isinstance(raw.action_space, spaces.Box):
-                policy_kwargs["log_std_init"] = args.log_std_init
-            model = RecurrentPPO(
-                AsymmetricRecurrentPolicy, venv,
-                learning_rate=args.learning_rate, n_steps=args.n_steps, batch_size=args.batch_size,
-                n_epochs=args.n_epochs, gamma=args.gamma, gae_lambda=args.gae_lambda, clip_range=args.clip_range,
-                ent_coef=args.ent_coef, policy_kwargs=policy_kwargs, tensorboard_log=str(args.logdir / "tb"),
-                seed=args.seed, device=args.device, verbose=0,
-            )  # fmt: skip
+            venv = make_vecnormalize(raw, args)
+            model = make_model(args, venv, tensorboard_log=str(args.logdir / "tb"))
         model.tensorboard_log = str(args.logdir / "tb")
 
         # --- callbacks: metrics to TensorBoard + CSV/JSONL, periodic atomic checkpoints ---
@@ -192,6 +180,8 @@ def main(argv: list[str] | None = None) -> Path:
             callbacks.append(AtomicCheckpointCallback(args.logdir / "checkpoints", args.checkpoint_every, meta=meta))
         if args.max_minutes:
             callbacks.append(WallClockLimit(args.max_minutes))
+        if args.update_threads != args.torch_threads:
+            callbacks.append(UpdateThreads(args.update_threads, rollout_threads=args.torch_threads))
 
         # --- train ---
         remaining = args.total_timesteps - model.num_timesteps

@@ -10,4 +10,6 @@ Modules:
     vision: loading and checking the vision condition's pose estimator (``--pose-model``).
     checkpoint: atomic checkpoints (model + VecNormalize statistics + metadata) and their loading.
     callbacks: Dactyl metrics logging and periodic checkpoints as SB3 callbacks.
+    vec_env: the vector env that steps several envs per worker process (observations in shared memory).
+    pipeline: the vector env and the RecurrentPPO model of ``train_ppo.py`` (also used by the throughput benchmark).
 """

@@ -457,6 +457,7 @@ def load_checkpoint(
     device: str = "cpu",
     env: VecEnv | None = None,
     expect: tuple[gym.Space, gym.Space] | None = None,
+    algorithm: type[RecurrentPPO] = RecurrentPPO,
 ) -> tuple[RecurrentPPO, dict[str, Any], Path]:
     """Load the model and metadata of a checkpoint, checking its spaces first; nothing is unpickled.
 
@@ -465,6 +466,8 @@ def load_checkpoint(
         device: torch device.
         env: optional VecEnv to attach (e.g. the VecNormalize of a resumed run); ``n_envs`` may differ.
         expect: ``(observation_space, action_space)`` the model must have (default: ``env``'s spaces).
+        algorithm: the class to build: RecurrentPPO or a subclass that adds no saved state (training resumes with
+            ``ppo.pipeline.OverlappedRecurrentPPO``).
 
     Returns:
         ``(model, meta, checkpoint_dir)``; ``meta`` is ``{}`` when ``meta.json`` is absent.
@@ -522,7 +525,9 @@ def load_checkpoint(
             env = RecurrentPPO._wrap_env(env, verbose=0)
             check_for_correct_spaces(env, obs_space, action_space)
             state["n_envs"] = env.num_envs
-        model = RecurrentPPO(policy=policy_class, env=env, device=device, _init_setup_model=False)
+        if not issubclass(algorithm, RecurrentPPO):
+            raise ValueError(f"algorithm must be RecurrentPPO or a subclass, got {algorithm!r}")
+        model = algorithm(policy=policy_class, env=env, device=device, _init_setup_model=False)
         state.pop("policy_class", None)
         model.__dict__.update(state)
         model._setup_model()
@@ -564,10 +569,13 @@ class _SpacesOnlyVecEnv(VecEnv):
     reset = step_async = step_wait = set_attr = env_method = env_is_wrapped = _nope
 
 
-def load_vecnormalize(ckpt: str | os.PathLike, venv: VecEnv | None = None) -> VecNormalize:
+def load_vecnormalize(
+    ckpt: str | os.PathLike, venv: VecEnv | None = None, cls: type[VecNormalize] = VecNormalize
+) -> VecNormalize:
     """Load the VecNormalize statistics of a checkpoint (``.npz`` + ``.json``), optionally around ``venv``.
 
-    Without ``venv`` the object is only good for ``normalize_obs`` (evaluation).
+    Without ``venv`` the object is only good for ``normalize_obs`` (evaluation). ``cls``: VecNormalize or a subclass
+    with the same state (training resumes with ``ppo.normalize.FusedVecNormalize``).
 
     Raises:
         LegacyCheckpointError: an old checkpoint with only ``vecnormalize.pkl`` (never unpickled).
@@ -589,7 +597,7 @@ def load_vecnormalize(ckpt: str | os.PathLike, venv: VecEnv | None = None) -> Ve
             f"{describe_space(obs_space)} != env's {describe_space(venv.observation_space)}"
         )
     try:
-        vecnorm = VecNormalize(
+        vecnorm = cls(
             venv if venv is not None else _SpacesOnlyVecEnv(obs_space, action_space),
             training=bool(config["training"]),
             norm_obs=bool(config["norm_obs"]),

@@ -73,7 +73,10 @@ class TrainArgs:
     goal_timeout_s: float | None = None
     """simulated seconds without a success before an episode is truncated (paper: 8 in training)"""
     n_envs: int | None = None
-    """parallel environments (SubprocVecEnv when > 1)"""
+    """parallel environments"""
+    env_workers: int | None = None
+    """worker processes stepping the envs, each several in a loop (default one per core, at most n_envs; 0: all
+    in the training process)"""
     n_steps: int | None = None
     """rollout length per environment per PPO update"""
     batch_size: int | None = None
@@ -120,6 +123,8 @@ class TrainArgs:
     """torch device"""
     torch_threads: int = 1
     """torch threads in the training process (1 is fastest with subprocess envs on few cores)"""
+    update_threads: int | None = None
+    """torch threads during the PPO update, while the env workers wait (default: --torch-threads)"""
 
 
 #: ADR hyperparameters of the presets: the paper's (Rubik's Cube paper, Table 15; ``wrappers.PAPER_ADR``) and the
@@ -271,6 +276,13 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
     for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "dense_units", "lstm_units"):
         if getattr(out, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
+    if out.update_threads is None:
+        out.update_threads = out.torch_threads
+    for name in ("torch_threads", "update_threads"):
+        if getattr(out, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
+    if out.env_workers is not None and not 0 <= out.env_workers <= out.n_envs:
+        raise ValueError(f"--env-workers must be in [0, n_envs={out.n_envs}], got {out.env_workers}")
     if out.randomization_scale < 0:
         raise ValueError(f"--randomization-scale must be >= 0, got {out.randomization_scale}")
     if out.checkpoint_every < 0:

@@ -1,0 +1,295 @@
+"""A SubprocVecEnv that steps several envs per worker process and returns observations through shared memory.
+
+SB3's ``SubprocVecEnv`` runs one process per env: with 4 envs on 2 cores every vector step is 4 pipe round trips
+and 5 processes competing for 2 cores. :class:`MultiEnvSubprocVecEnv` splits the envs into ``n_workers``
+contiguous groups (env ``i`` stays env ``i``: same seeds, same order), each stepped in a loop by one worker; per
+vector step a worker receives its actions in one message, writes its observations into a shared-memory array
+(one per observation key) and sends back one message with the rewards, dones and infos. Everything else is
+SB3's ``SubprocVecEnv`` contract, worker code included (auto-reset with ``info["terminal_observation"]`` and
+``info["TimeLimit.truncated"]``, ``reset_infos``, seeds and options used once, ``env_method`` / ``get_attr`` /
+``set_attr`` / ``env_is_wrapped`` by env index), so swapping one for the other changes no number in training
+(``tests/examples/test_vec_env_equivalence.py``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from multiprocessing.sharedctypes import RawArray
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.vec_env.base_vec_env import (
+    CloudpickleWrapper,
+    VecEnv,
+    VecEnvIndices,
+    VecEnvObs,
+    VecEnvStepReturn,
+)
+from stable_baselines3.common.vec_env.patch_gym import _patch_env
+
+__all__ = ["MultiEnvSubprocVecEnv", "default_workers"]
+
+
+def default_workers(n_envs: int) -> int:
+    """One worker per core the process may use (at most one per env)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(n_envs, cores))
+
+
+def _buffer_layout(space: spaces.Space) -> dict[str | None, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each observation array: a Dict space's keys, or ``None`` for a Box."""
+    subspaces = space.spaces if isinstance(space, spaces.Dict) else {None: space}
+    layout = {}
+    for key, sub in subspaces.items():
+        if not isinstance(sub, spaces.Box):
+            raise ValueError(f"MultiEnvSubprocVecEnv needs Box observations (or a Dict of them), got {key}: {sub}")
+        layout[key] = (tuple(sub.shape), np.dtype(sub.dtype))
+    return layout
+
+
+def _views(
+    buffers: dict[str | None, Any], layout: dict[str | None, tuple[tuple[int, ...], np.dtype]], n_envs: int
+) -> dict[str | None, np.ndarray]:
+    """numpy views ``(n_envs, *shape)`` on the shared buffers."""
+    out = {}
+    for key, (shape, dtype) in layout.items():
+        out[key] = np.frombuffer(buffers[key], dtype=dtype).reshape((n_envs, *shape))
+    return out
+
+
+def _write(views: dict[str | None, np.ndarray], index: int, obs: Any) -> None:
+    if None in views:
+        views[None][index] = obs
+    else:
+        for key, view in views.items():
+            view[index] = obs[key]
+
+
+def _worker(  # noqa: C901  (one branch per command, as SB3's worker)
+    remote: Any,
+    parent_remote: Any,
+    env_fns: CloudpickleWrapper,
+    first: int,
+    buffers: dict[str | None, Any],
+    layout: dict[str | None, tuple[tuple[int, ...], np.dtype]],
+    n_envs: int,
+) -> None:
+    """Step the envs ``first, first + 1, ...`` of the vector env; SB3's ``_worker`` per env."""
+    from stable_baselines3.common.env_util import is_wrapped
+
+    parent_remote.close()
+    envs = [_patch_env(fn()) for fn in env_fns.var]
+    views = _views(buffers, layout, n_envs)
+    reset_infos: list[dict[str, Any]] = [{} for _ in envs]
+    while True:
+        try:
+            cmd, data = remote.recv()
+            if cmd == "step":
+                rewards, dones, infos = [], [], []
+                for j, env in enumerate(envs):
+                    observation, reward, terminated, truncated, info = env.step(data[j])
+                    done = terminated or truncated
+                    info["TimeLimit.truncated"] = truncated and not terminated
+                    if done:
+                        info["terminal_observation"] = observation
+                        observation, reset_infos[j] = env.reset()
+                    _write(views, first + j, observation)
+                    rewards.append(reward)
+                    dones.append(done)
+                    infos.append(info)
+                remote.send((rewards, dones, infos, reset_infos))
+            elif cmd == "reset":
+                for j, (env, (seed, options)) in enumerate(zip(envs, data, strict=True)):
+                    maybe_options = {"options": options} if options else {}
+                    observation, reset_infos[j] = env.reset(seed=seed, **maybe_options)
+                    _write(views, first + j, observation)
+                remote.send(reset_infos)
+            elif cmd == "render":
+                remote.send([envs[j].render() for j in data])
+            elif cmd == "close":
+                for env in envs:
+                    env.close()
+                remote.close()
+                break
+            elif cmd == "get_spaces":
+                remote.send((envs[0].observation_space, envs[0].action_space))
+            elif cmd == "env_method":
+                name, args, kwargs, local = data
+                remote.send([envs[j].get_wrapper_attr(name)(*args, **kwargs) for j in local])
+            elif cmd == "get_attr":
+                name, local = data
+                remote.send([envs[j].get_wrapper_attr(name) for j in local])
+            elif cmd == "has_attr":
+                out = True
+                for env in envs:
+                    try:
+                        env.get_wrapper_attr(data)
+                    except AttributeError:
+                        out = False
+                remote.send(out)
+            elif cmd == "set_attr":
+                name, value, local = data
+                for j in local:
+                    setattr(envs[j], name, value)
+                remote.send(None)
+            elif cmd == "is_wrapped":
+                wrapper_class, local = data
+                remote.send([is_wrapped(envs[j], wrapper_class) for j in local])
+            else:
+                raise NotImplementedError(f"`{cmd}` is not implemented in the worker")
+        except (EOFError, KeyboardInterrupt):
+            break
+
+
+class MultiEnvSubprocVecEnv(VecEnv):
+    """SB3 ``VecEnv``: ``len(env_fns)`` envs in ``n_workers`` processes, observations through shared memory.
+
+    Args:
+        env_fns: one picklable thunk per env (as for ``SubprocVecEnv``); env ``i`` is built by ``env_fns[i]``.
+        n_workers: worker processes (default :func:`default_workers`: one per usable core, at most one per env);
+            the envs are split into contiguous groups of sizes differing by at most one.
+        start_method: multiprocessing start method (default ``forkserver`` where available, else ``spawn``, as
+            SB3).
+
+    Raises:
+        ValueError: no env, ``n_workers`` outside ``[1, len(env_fns)]``, or observations that are not Box / Dict of
+            Box.
+    """
+
+    def __init__(
+        self, env_fns: Sequence[Callable[[], gym.Env]], n_workers: int | None = None, start_method: str | None = None
+    ) -> None:
+        n_envs = len(env_fns)
+        if n_envs < 1:
+            raise ValueError("env_fns must hold at least one env thunk, got none")
+        n_workers = default_workers(n_envs) if n_workers is None else n_workers
+        if not 1 <= n_workers <= n_envs:
+            raise ValueError(f"n_workers must be in [1, {n_envs}] (the number of envs), got {n_workers}")
+        self.waiting = False
+        self.closed = False
+        bounds = np.linspace(0, n_envs, n_workers + 1).round().astype(int)
+        self.groups: list[range] = [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._worker_of = np.concatenate([np.full(len(g), w) for w, g in enumerate(self.groups)])
+
+        # The observation space comes from a probe env in this process: the shared buffers are sized before the
+        # workers start.
+        probe = env_fns[0]()
+        observation_space, action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self._layout = _buffer_layout(observation_space)
+        ctx = mp.get_context(start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"))
+        self._buffers = {
+            key: RawArray("b", int(np.prod((n_envs, *shape))) * dtype.itemsize)
+            for key, (shape, dtype) in self._layout.items()
+        }
+        self._obs = _views(self._buffers, self._layout, n_envs)
+
+        self.remotes, work_remotes = zip(*[ctx.Pipe() for _ in self.groups], strict=True)
+        self.processes = []
+        for group, work_remote, remote in zip(self.groups, work_remotes, self.remotes, strict=True):
+            fns = CloudpickleWrapper([env_fns[i] for i in group])
+            args = (work_remote, remote, fns, group.start, self._buffers, self._layout, n_envs)
+            process = ctx.Process(target=_worker, args=args, daemon=True)  # type: ignore[attr-defined]
+            process.start()
+            self.processes.append(process)
+            work_remote.close()
+        super().__init__(n_envs, observation_space, action_space)
+
+    @property
+    def n_workers(self) -> int:
+        """Number of worker processes."""
+        return len(self.groups)
+
+    def _copy_obs(self) -> VecEnvObs:
+        if None in self._obs:
+            return self._obs[None].copy()
+        return {key: view.copy() for key, view in self._obs.items()}
+
+    def step_async(self, actions: np.ndarray) -> None:
+        for remote, group in zip(self.remotes, self.groups, strict=True):
+            remote.send(("step", [actions[i] for i in group]))
+        self.waiting = True
+
+    def step_wait(self) -> VecEnvStepReturn:
+        results = [remote.recv() for remote in self.remotes]
+        self.waiting = False
+        rewards = [r for res in results for r in res[0]]
+        dones = [d for res in results for d in res[1]]
+        infos = tuple(i for res in results for i in res[2])
+        self.reset_infos = [i for res in results for i in res[3]]
+        return self._copy_obs(), np.stack(rewards), np.stack(dones), infos  # type: ignore[return-value]
+
+    def reset(self) -> VecEnvObs:
+        for remote, group in zip(self.remotes, self.groups, strict=True):
+            remote.send(("reset", [(self._seeds[i], self._options[i]) for i in group]))
+        self.reset_infos = [i for remote in self.remotes for i in remote.recv()]
+        self._reset_seeds()
+        self._reset_options()
+        return self._copy_obs()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        if self.waiting:
+            for remote in self.remotes:
+                remote.recv()
+        for remote in self.remotes:
+            remote.send(("close", None))
+        for process in self.processes:
+            process.join()
+        for remote in self.remotes:
+            remote.close()
+        self.closed = True
+
+    def _by_worker(self, indices: VecEnvIndices) -> list[tuple[int, list[int]]]:
+        """``(worker, [local index, ...])`` for the envs of ``indices``, in the order of ``indices``' workers."""
+        out: dict[int, list[int]] = {}
+        for i in self._get_indices(indices):
+            w = int(self._worker_of[i])
+            out.setdefault(w, []).append(i - self.groups[w].start)
+        return list(out.items())
+
+    def _call(self, indices: VecEnvIndices, cmd: str, *data: Any) -> list[Any]:
+        """Send ``cmd`` to the workers of ``indices``; the results in the order of ``indices``."""
+        targets = self._by_worker(indices)
+        for w, local in targets:
+            self.remotes[w].send((cmd, (*data, local)))
+        by_env = {}
+        for w, local in targets:
+            for j, value in zip(local, self.remotes[w].recv(), strict=True):
+                by_env[self.groups[w].start + j] = value
+        return [by_env[i] for i in self._get_indices(indices)]
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        if self.render_mode != "rgb_array":
+            return [None] * self.num_envs
+        for remote, group in zip(self.remotes, self.groups, strict=True):
+            remote.send(("render", list(range(len(group)))))
+        return [image for remote in self.remotes for image in remote.recv()]
+
+    def has_attr(self, attr_name: str) -> bool:
+        for remote in self.remotes:
+            remote.send(("has_attr", attr_name))
+        return all([remote.recv() for remote in self.remotes])
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        return self._call(indices, "get_attr", attr_name)
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        targets = self._by_worker(indices)
+        for w, local in targets:
+            self.remotes[w].send(("set_attr", (attr_name, value, local)))
+        for w, _ in targets:
+            self.remotes[w].recv()
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
+        return self._call(indices, "env_method", method_name, method_args, method_kwargs)
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return self._call(indices, "is_wrapped", wrapper_class)

@@ -1,0 +1,158 @@
+"""The optimised training pipeline changes no number in training.
+
+A short seeded run of the pipeline (``MultiEnvSubprocVecEnv``: several envs per worker, shared-memory observations;
+``FusedVecNormalize``: all keys normalised in one pass; ``OverlappedRecurrentPPO``: the critic evaluated while the
+envs step, inference mode, no distribution checks) and of the straightforward one (SB3's ``SubprocVecEnv``, one
+process per env; ``VecNormalize``; sb3-contrib's ``RecurrentPPO``) must fill
+bitwise the same rollout buffers (observations, actions, rewards, episode starts, values, log-probabilities, LSTM
+states) for two rollouts, i.e. also after one PPO update, and end with the same weights. Episodes are 0.4 s (5 steps)
+long so auto-resets, terminal observations and the timeout bootstrap happen inside the rollouts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch as th
+from ppo.config import TrainArgs, apply_preset
+from ppo.envs import make_train_env_fn
+from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize
+from ppo.vec_env import MultiEnvSubprocVecEnv
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+
+N_ENVS = 3  # two workers: groups of 2 and 1
+
+
+class _RecordRollouts(BaseCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rollouts: list[dict[str, np.ndarray]] = []
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buf = self.model.rollout_buffer
+        out = {f"obs/{k}": v.copy() for k, v in buf.observations.items()}
+        for name in ("actions", "rewards", "episode_starts", "values", "log_probs", "hidden_states_pi",
+                     "cell_states_pi", "hidden_states_vf", "cell_states_vf"):  # fmt: skip
+            out[name] = getattr(buf, name).copy()
+        self.rollouts.append(out)
+
+
+def _args(action_type: str) -> TrainArgs:
+    return apply_preset(TrainArgs(
+        preset="quick", seed=7, n_envs=N_ENVS, n_steps=16, batch_size=24, n_epochs=2, dense_units=16, lstm_units=16,
+        goal_timeout_s=0.4, action_type=action_type, randomization="all",
+    ))  # fmt: skip
+
+
+def _run(
+    optimised: bool, action_type: str, in_process: bool = False
+) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:
+    args = _args(action_type)
+    fns = [
+        make_train_env_fn(rank, args.seed, goal=args.goal, action_type=args.action_type,
+                          goal_timeout_s=args.goal_timeout_s, groups={"observation": True, "physics": True,
+                                                                      "unmodeled": True}, scale=1.0)
+        for rank in range(args.n_envs)
+    ]  # fmt: skip
+    kind = "dummy" if in_process else "batched" if optimised else "subproc"
+    raw = make_vec_env(fns, workers=2, kind=kind)
+    try:
+        model = make_model(args, make_vecnormalize(raw, args, fused=optimised), overlapped=optimised)
+        assert isinstance(model, OverlappedRecurrentPPO) == optimised
+        assert not optimised or model._overlappable()  # the overlapped rollout, not RecurrentPPO's fallback
+        record = _RecordRollouts()
+        model.learn(2 * args.n_steps * args.n_envs, callback=record)
+        return record.rollouts, model.policy.state_dict()
+    finally:
+        raw.close()
+
+
+def _assert_same(
+    new: list[dict[str, np.ndarray]], new_weights: dict[str, th.Tensor], old: list[dict[str, np.ndarray]],
+    old_weights: dict[str, th.Tensor],
+) -> None:  # fmt: skip
+    assert len(new) == len(old) == 2
+    assert any(r["episode_starts"][1:].any() for r in old)  # episodes ended inside the rollouts
+    for a, b in zip(new, old, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key].dtype == b[key].dtype, key
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    for name, tensor in old_weights.items():
+        assert th.equal(new_weights[name], tensor), name
+
+
+def test_optimised_pipeline_gives_the_same_rollouts_and_update() -> None:
+    th.set_num_threads(1)
+    _assert_same(*_run(True, "continuous"), *_run(False, "continuous"))
+
+
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_overlapped_rollouts_match_recurrent_ppo(action_type: str) -> None:
+    """Envs in this process: OverlappedRecurrentPPO + FusedVecNormalize against RecurrentPPO + VecNormalize."""
+    th.set_num_threads(1)
+    _assert_same(*_run(True, action_type, in_process=True), *_run(False, action_type, in_process=True))
+
+
+def _tagged_env_fn(rank: int):
+    def _init():
+        import gymnasium as gym
+
+        env = Monitor(gym.make("gym_dactyl:Dactyl-v0", action_type="continuous", goal="z", goal_timeout_s=0.4))
+        env.rank = rank  # type: ignore[attr-defined]
+        return env
+
+    return _init
+
+
+def test_env_indices_map_to_the_right_worker() -> None:
+    venv = MultiEnvSubprocVecEnv([_tagged_env_fn(r) for r in range(5)], n_workers=2)
+    try:
+        assert venv.n_workers == 2 and [len(g) for g in venv.groups] == [2, 3]
+        assert venv.get_attr("rank") == [0, 1, 2, 3, 4]
+        assert venv.get_attr("rank", indices=[4, 0, 2]) == [4, 0, 2]
+        venv.set_attr("rank", 40, indices=[4])
+        assert venv.get_attr("rank") == [0, 1, 2, 3, 40]
+        assert venv.env_is_wrapped(Monitor) == [True] * 5
+        venv.seed(3)
+        obs = venv.reset()
+        assert obs["state"].shape == (5, 84) and len(venv.reset_infos) == 5
+        obs2, rewards, dones, infos = venv.step(np.zeros((5, 20), dtype=np.float32))
+        assert rewards.shape == (5,) and dones.dtype == bool and len(infos) == 5
+        obs2["state"][:] = np.nan  # the returned arrays are copies, not views on the shared buffers
+        assert np.isfinite(venv.step(np.zeros((5, 20), dtype=np.float32))[0]["state"]).all()
+    finally:
+        venv.close()
+
+
+def test_bad_worker_counts_are_value_errors() -> None:
+    fns = [_tagged_env_fn(r) for r in range(2)]
+    with pytest.raises(ValueError, match="n_workers must be in \\[1, 2\\].*got 3"):
+        MultiEnvSubprocVecEnv(fns, n_workers=3)
+    with pytest.raises(ValueError, match="workers must be in \\[0, 2\\].*got -1"):
+        make_vec_env(fns, workers=-1)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        make_vec_env(fns, kind="threads")
+    with pytest.raises(ValueError, match="--env-workers must be in \\[0, n_envs=2\\], got 3"):
+        apply_preset(TrainArgs(preset="quick", n_envs=2, env_workers=3))
+
+
+def test_update_threads_switches_around_the_update() -> None:
+    before = th.get_num_threads()
+    try:
+        cb = UpdateThreads(update_threads=2, rollout_threads=1)
+        cb._on_rollout_end()
+        assert th.get_num_threads() == 2
+        cb._on_rollout_start()
+        assert th.get_num_threads() == 1
+        with pytest.raises(ValueError, match="update_threads must be >= 1, got 0"):
+            UpdateThreads(update_threads=0)
+        with pytest.raises(ValueError, match="--update-threads must be >= 1, got 0"):
+            apply_preset(TrainArgs(preset="quick", update_threads=0))
+        assert apply_preset(TrainArgs(preset="quick", torch_threads=2)).update_threads == 2  # default: torch threads
+    finally:
+        th.set_num_threads(before)
