@@ -102,12 +102,13 @@ def rollout_model(agent: Dreamer, real: dict[str, list], context: int) -> dict[s
         feats.append(wm.rssm.feat(state))
     feat = torch.cat(feats, 0)
     decoded = wm.decoder(feat)
-    out = {k: symexp(v).cpu().numpy() for k, v in decoded.items() if k in spec.vectors}
+    dec = agent.dec_spec  # the reconstructed keys (config.decoder_keys)
+    out = {k: symexp(v).cpu().numpy() for k, v in decoded.items() if k in dec.vectors}
     out.update(
         {
             k: ((v + 0.5).clamp(0, 1) * 255).to(torch.uint8).cpu().numpy()
             for k, v in decoded.items()
-            if k in spec.images
+            if k in dec.images
         }
     )
     out["reward"] = wm.reward(feat).cpu().numpy()
@@ -122,7 +123,7 @@ def _fig_to_array(fig) -> np.ndarray:  # noqa: ANN001
 def make_frames(agent: Dreamer, real: dict[str, list], pred: dict[str, np.ndarray], context: int) -> list:
     import matplotlib.pyplot as plt
 
-    spec = agent.obs_spec
+    spec = agent.dec_spec  # compare the keys the world model reconstructs
     n = len(real["obs"])
     real_dicts = [spec.to_dict(o, batched=False) for o in real["obs"]]
     frames = []

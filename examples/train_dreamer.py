@@ -58,6 +58,13 @@ class Args:
     """torch intra-op threads."""
     train_ratio: float = 0.0
     """Override the preset's train ratio (replayed steps per env step); 0 keeps the preset's."""
+    obs_keys: str = ""
+    """Comma-separated observation keys the encoder (so the actor) reads. Empty: all keys, except on
+    Dactyl (an observation with the policy keys and "state"): gym_dactyl.POLICY_KEYS."""
+    decoder_keys: str = ""
+    """Comma-separated keys the world model reconstructs. Empty: the encoder's keys, except on Dactyl:
+    the policy keys plus the privileged "state" (a world-model training target only; the actor never
+    reads it)."""
     progress_bar: bool = True
     """Show a tqdm progress bar."""
 
@@ -182,6 +189,29 @@ def plot_curve(logdir: Path, title: str) -> None:
     plt.close(fig)
 
 
+def default_keys(space: gym.Space, obs_keys: str, decoder_keys: str) -> dict[str, tuple[str, ...]]:
+    """``obs_keys``/``decoder_keys`` config overrides from the CLI strings and the Dactyl defaults."""
+    out: dict[str, tuple[str, ...]] = {}
+    keys = tuple(getattr(space, "spaces", {}))
+    policy_keys: tuple[str, ...] = ()
+    try:
+        from gym_dactyl import POLICY_KEYS
+
+        if "state" in keys and set(POLICY_KEYS) <= set(keys):
+            policy_keys = tuple(POLICY_KEYS)
+    except ImportError:
+        pass
+    if obs_keys:
+        out["obs_keys"] = tuple(k.strip() for k in obs_keys.split(",") if k.strip())
+    elif policy_keys:
+        out["obs_keys"] = policy_keys
+    if decoder_keys:
+        out["decoder_keys"] = tuple(k.strip() for k in decoder_keys.split(",") if k.strip())
+    elif policy_keys and not obs_keys:
+        out["decoder_keys"] = (*policy_keys, "state")
+    return out
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -198,7 +228,8 @@ def main() -> None:
     else:
         if args.resume:
             print(f"no checkpoint at {checkpoint}; starting fresh")
-        overrides = {"train_ratio": args.train_ratio} if args.train_ratio else {}
+        overrides: dict[str, object] = {"train_ratio": args.train_ratio} if args.train_ratio else {}
+        overrides.update(default_keys(env.observation_space, args.obs_keys, args.decoder_keys))
         config = DreamerConfig.from_preset(args.preset, **overrides)
         agent = Dreamer(env, config=config, seed=args.seed, tensorboard_log=str(logdir / "tb"))
     print(f"env {args.env} kwargs {env_kwargs} preset {args.preset} config {agent.config}")

@@ -17,13 +17,16 @@ from gymnasium import spaces
 from world_models.behavior import Behavior
 from world_models.callbacks import CallbackAdapter
 from world_models.config import DreamerConfig
+from world_models.optim import LaProp
 from world_models.replay import ReplayBuffer
+from world_models.rssm import State
 from world_models.spaces import ActionSpec, ObsSpec, describe_spaces
 from world_models.world_model import WorldModel
 
 __all__ = ["Dreamer", "RecurrentState"]
 
-FORMAT = "world_models.Dreamer/1"
+FORMAT = "world_models.Dreamer/2"
+"""Checkpoint format; /2 (one LaProp optimiser, block GRU) cannot load /1 weights."""
 RecurrentState = tuple[np.ndarray, np.ndarray, np.ndarray]
 """``(deter, stoch, prev_action)`` per environment, returned and accepted by :meth:`Dreamer.predict`."""
 
@@ -53,6 +56,8 @@ class Dreamer:
     Args:
         env: A ``gymnasium.Env`` (single, not vectorised); ``None`` only via :meth:`load` (predict-only).
         config: A :class:`DreamerConfig`, a preset name ("tiny", "small", "S"), or ``None`` for "small".
+            ``config.obs_keys`` selects what the encoder (and so the actor) reads, ``config.decoder_keys``
+            what the world model reconstructs.
         seed: Seeds torch, the replay sampler, the env's first reset and its action space.
         device: "auto" (CUDA when available), "cpu", "cuda", ...
         tensorboard_log: Directory for TensorBoard event files (every loss term), or ``None``.
@@ -74,7 +79,7 @@ class Dreamer:
         _spaces: dict[str, Any] | None = None,
     ) -> None:
         if config is None:
-            config = DreamerConfig()
+            config = DreamerConfig.from_preset("small")
         elif isinstance(config, str):
             config = DreamerConfig.from_preset(config)
         elif not isinstance(config, DreamerConfig):
@@ -104,6 +109,12 @@ class Dreamer:
         else:
             raise ValueError("Dreamer needs an env (or use Dreamer.load(path) for a predict-only agent)")
         self.action_space = _action_space(self.action_spec)
+        self.observation_space = env.observation_space if env is not None else None
+        self.enc_spec = self.obs_spec.subset(config.obs_keys, "obs_keys")
+        dec_keys = config.decoder_keys if config.decoder_keys is not None else config.obs_keys
+        self.dec_spec = self.obs_spec.subset(dec_keys, "decoder_keys")
+        replay_keys = [k for k in self.obs_spec.keys if k in self.enc_spec.ndims or k in self.dec_spec.ndims]
+        self.replay_spec = self.obs_spec.subset(replay_keys)
         self.seed = seed
         self.device = _resolve_device(device)
         self.tensorboard_log = tensorboard_log
@@ -112,22 +123,27 @@ class Dreamer:
         self.rng = np.random.default_rng(seed)
         self.world_model = WorldModel(self.obs_spec, self.action_spec.dim, config).to(self.device)
         self.behavior = Behavior(self.world_model.rssm.feat_dim, self.action_spec, config).to(self.device)
-        self.model_opt = torch.optim.Adam(
-            self.world_model.parameters(), lr=config.model_lr, eps=config.model_eps
+        # one optimiser over all modules, as the official Agent.opt; a parameter group per learning rate
+        self.optimizer = LaProp(
+            [
+                {"params": list(self.world_model.parameters()), "lr": config.model_lr},
+                {"params": list(self.behavior.actor.parameters()), "lr": config.actor_lr},
+                {"params": list(self.behavior.critic.parameters()), "lr": config.critic_lr},
+            ],
+            lr=config.model_lr,
+            agc=config.agc,
+            eps=config.opt_eps,
+            warmup=config.warmup,
         )
-        self.actor_opt = torch.optim.Adam(
-            self.behavior.actor.parameters(), lr=config.actor_lr, eps=config.ac_eps
-        )
-        self.critic_opt = torch.optim.Adam(
-            self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.ac_eps
-        )
-        self.replay = ReplayBuffer(self.obs_spec, self.action_spec.dim, config.replay_capacity)
+        latent = (config.deter, config.stoch * config.classes) if config.replay_context else None
+        self.replay = ReplayBuffer(self.replay_spec, self.action_spec.dim, config.replay_capacity, latent)
         self.num_timesteps = 0
         self.num_updates = 0
         self.update_credit = 0.0
         self.episode_log: list[tuple[int, float, int]] = []
         self.ep_info_buffer: deque[dict[str, float]] = deque(maxlen=100)
-        self.logger = None
+        self.logger: Any = None
+        self._vec_env: Any = None
         self._writer: Any = None
         self._last_obs: dict[str, np.ndarray] | None = None
         if config.compile:
@@ -140,14 +156,33 @@ class Dreamer:
         docs/dreamer.md), hence ``compile=False`` by default.
         """
         rssm = self.world_model.rssm
-        rssm._gru = torch.compile(rssm._gru)  # type: ignore[method-assign]
+        rssm._core = torch.compile(rssm._core)  # type: ignore[method-assign]
         rssm.prior_net.compile()
         self.behavior.actor.net.compile()
 
     # ------------------------------------------------------------------ acting
-    def get_env(self) -> gym.Env | None:
-        """The training environment (SB3 callback compatibility)."""
-        return self.env
+    def get_env(self) -> Any:
+        """The training environment as a one-env SB3 ``VecEnv`` view (``DummyVecEnv``).
+
+        Like SB3's ``BaseAlgorithm.get_env``; ``None`` without an env. The view shares the env instance; training
+        steps the env itself, never through the view. Needs stable-baselines3.
+        """
+        if self.env is None:
+            return None
+        if self._vec_env is None:
+            from stable_baselines3.common.vec_env import DummyVecEnv
+
+            env = self.env
+            self._vec_env = DummyVecEnv([lambda: env])
+        return self._vec_env
+
+    def get_vec_normalize_env(self) -> None:
+        """No ``VecNormalize`` wrapper is used (SB3 ``EvalCallback`` compatibility): always ``None``."""
+        return None
+
+    def set_logger(self, logger: Any) -> None:
+        """Set the SB3 ``Logger`` that SB3 callbacks record to (e.g. ``EvalCallback``'s ``eval/*``)."""
+        self.logger = logger
 
     def initial_state(self, n_envs: int = 1) -> RecurrentState:
         """Zero recurrent state for ``n_envs`` environments."""
@@ -166,7 +201,7 @@ class Dreamer:
         self, obs: dict[str, np.ndarray], state: RecurrentState, is_first: np.ndarray, deterministic: bool
     ) -> tuple[np.ndarray, RecurrentState]:
         wm = self.world_model
-        embed = wm.encoder(self._to_torch(obs))
+        embed = wm.encoder(self._to_torch({k: obs[k] for k in self.enc_spec.keys}))
         latent = {
             "deter": torch.as_tensor(state[0], device=self.device),
             "stoch": torch.as_tensor(state[1], device=self.device),
@@ -202,8 +237,8 @@ class Dreamer:
         Returns:
             ``(action, state)``; the action is batched exactly when the observation is.
         """
-        batched = self.obs_spec.is_batched(observation)
-        obs = self.obs_spec.to_dict(observation, batched)
+        batched = self.enc_spec.is_batched(observation)
+        obs = self.enc_spec.to_dict(observation, batched)
         n = len(next(iter(obs.values())))
         if state is None:
             state = self.initial_state(n)
@@ -215,46 +250,79 @@ class Dreamer:
 
     # ---------------------------------------------------------------- training
     def _batch_to_torch(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
+        return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items() if k != "index"}
 
-    def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def _split_context(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Any]:
+        """Split off the replay context (official ``Agent._apply_replay_context``, ``replay_context: 1``).
+
+        The first step's stored latent is the start state, its action the previous action of the first
+        trained step.
+        """
+        if not self.config.replay_context:
+            return batch, None
+        start = {"deter": batch["deter"][:, 0].float(), "stoch": batch["stoch"][:, 0].float()}
+        train = {k: v[:, 1:] for k, v in batch.items() if k not in ("deter", "stoch")}
+        train["prev_action"] = batch["action"][:, :-1]
+        return train, start
+
+    def _repval_loss(
+        self, batch: dict[str, torch.Tensor], post: State, traj: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Unscaled replay critic loss (official ``repl_loss``).
+
+        Bootstrapped from the imagined returns of each replayed posterior; it reaches the world model
+        through ``post`` only if ``repval_grad``.
+        """
+        wm = self.world_model
+        feat = wm.rssm.feat(post if self.config.repval_grad else {k: v.detach() for k, v in post.items()})
+        is_terminal = batch["is_terminal"]
+        # last step of an episode: terminal, or followed by a new episode's first step
+        is_last = is_terminal.clone()
+        is_last[:, :-1] |= batch["is_first"][:, 1:]
+        boot = traj["returns"][0].reshape(is_terminal.shape)
+        return self.behavior.repval_loss(feat, batch["reward"], is_terminal, is_last, boot)
+
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], State]:
+        """One update of all modules: one optimiser step on the summed losses.
+
+        As the official ``Agent.train``/``Agent.loss``: world model, actor and critic on imagination from every replayed
+        posterior, and the critic on replayed lambda-returns (``repval``).
+        """
         cfg = self.config
         wm, beh = self.world_model, self.behavior
-        model_loss, metrics, post = wm.loss(batch)
-        self.model_opt.zero_grad(set_to_none=True)
-        model_loss.backward()
-        metrics["model_grad_norm"] = torch.nn.utils.clip_grad_norm_(wm.parameters(), cfg.model_clip)
-        self.model_opt.step()
-
-        start = {k: v.detach() for k, v in post.items()}
-        start_cont = 1.0 - batch["is_terminal"].float()
-        actor_loss, actor_metrics, traj = beh.actor_loss(wm, start, start_cont)
-        self.actor_opt.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        actor_metrics["actor_grad_norm"] = torch.nn.utils.clip_grad_norm_(beh.actor.parameters(), cfg.ac_clip)
-        self.actor_opt.step()
-
-        critic_loss, critic_metrics = beh.critic_loss(traj)
-        self.critic_opt.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        critic_metrics["critic_grad_norm"] = torch.nn.utils.clip_grad_norm_(
-            beh.critic.parameters(), cfg.ac_clip
-        )
-        self.critic_opt.step()
+        batch, context = self._split_context(batch)
+        bf16 = cfg.compute_dtype == "bfloat16"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            model_loss, metrics, post = wm.loss(batch, context)
+            start = {k: v.detach() for k, v in post.items()}
+            actor_loss, actor_metrics, traj = beh.actor_loss(wm, start)
+            critic_loss, critic_metrics = beh.critic_loss(traj)
+            total = model_loss + actor_loss + critic_loss
+            if cfg.repval_scale > 0:
+                repval, repval_metrics = self._repval_loss(batch, post, traj)
+                critic_metrics.update(repval_metrics)
+                total = total + cfg.repval_scale * repval
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
         beh.update_slow_critic()
-        return {
+        out = {
             **{f"world_model/{k}": v for k, v in metrics.items()},
             **{f"behavior/{k}": v for k, v in actor_metrics.items()},
             **{f"behavior/{k}": v for k, v in critic_metrics.items()},
         }
+        return out, start
 
     def train(self, gradient_steps: int = 1) -> dict[str, float]:
         """Run ``gradient_steps`` updates on replayed sequences; returns the last update's metrics."""
         cfg = self.config
         metrics: dict[str, torch.Tensor] = {}
         for _ in range(gradient_steps):
-            batch = self._batch_to_torch(self.replay.sample(cfg.batch_size, cfg.seq_len, self.rng))
-            metrics = self._train_step(batch)
+            sample = self.replay.sample(cfg.batch_size, cfg.seq_len, self.rng, context=cfg.replay_context)
+            metrics, post = self._train_step(self._batch_to_torch(sample))
+            if cfg.replay_context:  # refresh the stored latents of the trained steps
+                index = sample["index"][:, cfg.replay_context :]
+                self.replay.update_latents(index, post["deter"].cpu().numpy(), post["stoch"].cpu().numpy())
             self.num_updates += 1
         return {k: float(v) for k, v in metrics.items()}
 
@@ -320,22 +388,22 @@ class Dreamer:
                 model_actions, state = self._act(obs, state, np.array([is_first]), deterministic=False)
                 model_action = model_actions[0]
                 env_action = self.action_spec.to_env(model_action)
-            self.replay.add(obs, model_action, reward, is_first, False)
+            self.replay.add(obs, model_action, reward, is_first, False, latent=(state[0], state[1]))
             raw_obs, reward, terminated, truncated, info = self.env.step(env_action)
             reward = float(reward)
+            # SB3 callback locals (one env): StopTrainingOnMaxEpisodes reads ``dones``, others ``infos``
+            dones, infos, rewards = np.array([terminated or truncated]), [info], np.array([reward])
             obs = self.obs_spec.to_dict(raw_obs, batched=False)
             is_first = False
             ep_return += reward
             ep_len += 1
             self.num_timesteps += 1
             if terminated or truncated:
-                self.replay.add(
-                    obs, np.zeros(self.action_spec.dim, np.float32), reward, False, bool(terminated)
-                )
+                self.replay.add(obs, np.zeros(self.action_spec.dim, np.float32), reward, False, bool(terminated))
                 self._end_episode(ep_return, ep_len)
                 obs = self._reset_env(False)
                 is_first, reward, ep_return, ep_len = True, 0.0, 0.0, 0
-            if self.num_timesteps >= cfg.learning_starts and len(self.replay) >= cfg.seq_len:
+            if self.num_timesteps >= cfg.learning_starts and len(self.replay) >= cfg.seq_len + cfg.replay_context:
                 self.update_credit += updates_per_step
                 n_updates = int(self.update_credit)
                 if n_updates:
@@ -410,11 +478,7 @@ class Dreamer:
             "spaces": self.spaces,
             "world_model": self.world_model.state_dict(),
             "behavior": self.behavior.state_dict(),
-            "optimizers": {
-                "model": self.model_opt.state_dict(),
-                "actor": self.actor_opt.state_dict(),
-                "critic": self.critic_opt.state_dict(),
-            },
+            "optimizer": self.optimizer.state_dict(),
             "counters": {
                 "num_timesteps": self.num_timesteps,
                 "num_updates": self.num_updates,
@@ -461,15 +525,17 @@ class Dreamer:
                 f"refused without running them. {detail}".strip()
             ) from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a Dreamer checkpoint (expected format {FORMAT!r})")
+            found = ckpt.get("format") if isinstance(ckpt, dict) else None
+            raise ValueError(
+                f"{path} is not a Dreamer checkpoint of format {FORMAT!r} (found format {found!r}; "
+                "world_models.Dreamer/1 checkpoints predate the DreamerV3 2025 architecture and cannot be loaded)"
+            )
         config = DreamerConfig.from_dict(ckpt["config"])
         saved = ckpt["spaces"]
         if env is not None:
             current = describe_spaces(env.observation_space, env.action_space)
             diff = {
-                k: (saved.get(k), current.get(k))
-                for k in set(saved) | set(current)
-                if saved.get(k) != current.get(k)
+                k: (saved.get(k), current.get(k)) for k in set(saved) | set(current) if saved.get(k) != current.get(k)
             }
             if diff:
                 details = "; ".join(f"{k}: saved {a!r}, env {b!r}" for k, (a, b) in sorted(diff.items()))
@@ -485,9 +551,7 @@ class Dreamer:
         )
         agent.world_model.load_state_dict(ckpt["world_model"])
         agent.behavior.load_state_dict(ckpt["behavior"])
-        agent.model_opt.load_state_dict(ckpt["optimizers"]["model"])
-        agent.actor_opt.load_state_dict(ckpt["optimizers"]["actor"])
-        agent.critic_opt.load_state_dict(ckpt["optimizers"]["critic"])
+        agent.optimizer.load_state_dict(ckpt["optimizer"])
         agent.num_timesteps = int(counters["num_timesteps"])
         agent.num_updates = int(counters["num_updates"])
         agent.update_credit = float(counters["update_credit"])

@@ -17,7 +17,15 @@ from world_models.rssm import State
 from world_models.spaces import ActionSpec
 from world_models.world_model import WorldModel
 
-__all__ = ["Actor", "Behavior", "Critic", "ReturnNormalizer", "frozen", "lambda_returns"]
+__all__ = [
+    "Actor",
+    "Behavior",
+    "Critic",
+    "ReturnNormalizer",
+    "frozen",
+    "lambda_returns",
+    "replay_lambda_returns",
+]
 
 
 @contextlib.contextmanager
@@ -47,21 +55,20 @@ class Actor(nn.Module):
             self.nvec = list(spec.nvec)
             self.kmax = max(self.nvec)
             out = len(self.nvec) * self.kmax
-        self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, out)
+        # official ``policy.outscale: 0.01`` (configs.yaml): near-uniform / mid-range initial policy
+        self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, out, outscale=0.01)
 
     def forward(self, feat: torch.Tensor) -> td.Distribution:
         """Action distribution; values are model-unit actions ``(..., action_dim)``."""
-        out = self.net(feat)
+        out = self.net(feat).float()
         if self.spec.is_continuous:
             mean, std = out.chunk(2, -1)
             return BoundedNormal(mean, std, self.min_std, self.max_std)
-        return MultiCategorical(
-            out.reshape(*out.shape[:-1], len(self.nvec), self.kmax), self.nvec, self.unimix
-        )
+        return MultiCategorical(out.reshape(*out.shape[:-1], len(self.nvec), self.kmax), self.nvec, self.unimix)
 
 
 class Critic(nn.Module):
-    """Value head: two-hot logits over symexp bins."""
+    """Value head: two-hot logits over symexp bins, output layer zero-initialised (official ``value``)."""
 
     def __init__(self, feat_dim: int, cfg: DreamerConfig) -> None:
         super().__init__()
@@ -73,7 +80,10 @@ class Critic(nn.Module):
 
 
 class ReturnNormalizer(nn.Module):
-    """EMA of the 5th and 95th return percentiles; scale = max(1, hi - lo)."""
+    """EMA of the 5th and 95th return percentiles; scale = max(1, hi - lo).
+
+    Official ``retnorm``: ``impl: perc, rate: 0.01, limit: 1.0`` (``embodied/jax/utils.py::Normalize``).
+    """
 
     lo: torch.Tensor
     hi: torch.Tensor
@@ -119,6 +129,43 @@ def lambda_returns(reward: torch.Tensor, value: torch.Tensor, disc: torch.Tensor
     return torch.stack(out[::-1], 0)
 
 
+def replay_lambda_returns(
+    reward: torch.Tensor,
+    is_terminal: torch.Tensor,
+    is_last: torch.Tensor,
+    boot: torch.Tensor,
+    gamma: float,
+    lam: float,
+) -> torch.Tensor:
+    """Lambda-returns of replayed sequences, bootstrapped from imagined returns.
+
+    The official ``dreamerv3/agent.py::lambda_return`` as called by ``repl_loss``.
+
+    Args:
+        reward: ``(B, T)`` real reward received on arrival at each step.
+        is_terminal: ``(B, T)`` real terminals.
+        is_last: ``(B, T)`` last step of an episode (terminal or truncated; the sequence may continue
+            into the next episode after it).
+        boot: ``(B, T)`` bootstrap value of each step (the imagined lambda-return from its posterior).
+        gamma: Discount.
+        lam: Lambda.
+
+    Returns:
+        ``(B, T - 1)``: ``R_t = r_{t+1} + gamma c_{t+1} ((1 - l_{t+1}) lam R_{t+1} +
+        (1 - (1 - l_{t+1}) lam) boot_{t+1})`` with ``R_{T-1} = boot_{T-1}``, ``c = 1 - is_terminal``,
+        ``l = is_last``.
+    """
+    live = (1.0 - is_terminal.to(reward.dtype))[:, 1:] * gamma
+    cont = (1.0 - is_last.to(reward.dtype))[:, 1:] * lam
+    interm = reward[:, 1:] + (1.0 - cont) * live * boot[:, 1:]
+    last = boot[:, -1]
+    out = []
+    for t in reversed(range(live.shape[1])):
+        last = interm[:, t] + live[:, t] * cont[:, t] * last
+        out.append(last)
+    return torch.stack(out[::-1], 1)
+
+
 class Behavior(nn.Module):
     """Actor, critic, slow critic and return normaliser, trained on imagined rollouts."""
 
@@ -130,7 +177,7 @@ class Behavior(nn.Module):
         self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.return_norm = ReturnNormalizer(cfg.return_norm_decay, cfg.return_norm_percentiles)
         self.twohot = TwoHot(cfg.num_bins, cfg.bin_range)
-        grad = cfg.actor_grad
+        grad = cfg.actor_grad  # official: REINFORCE for every action space (agent.py::imag_loss)
         self.actor_grad = grad if grad != "auto" else ("dynamics" if spec.is_continuous else "reinforce")
 
     def imagine(self, wm: WorldModel, start: State, horizon: int) -> dict[str, torch.Tensor]:
@@ -152,6 +199,8 @@ class Behavior(nn.Module):
             actions.append(action)
             logps.append(dist.log_prob(action.detach()))
             ents.append(dist.entropy())
+            # one actor forward per step (kept for its log-prob and entropy); the dynamics run without
+            # autograd for REINFORCE
             with contextlib.nullcontext() if backprop else torch.no_grad():
                 state = wm.rssm.img_step(state, action)
             feats.append(wm.rssm.feat(state))
@@ -163,18 +212,23 @@ class Behavior(nn.Module):
         }
 
     def actor_loss(
-        self, wm: WorldModel, start: State, start_cont: torch.Tensor
+        self, wm: WorldModel, start: State
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """Imagine and compute the actor loss; world model and critic are frozen meanwhile.
+        """Imagine from every start state and compute the actor loss (official ``agent.py::imag_loss``).
+
+        World model and critic are frozen meanwhile. As official (``contdisc: True``): the predicted
+        continue ``c`` already carries the discount, ``R_t = r_{t+1} + c_{t+1} ((1 - lam) v_{t+1} +
+        lam R_{t+1})`` with ``R_H = v_H``, weights ``w_t = prod_{i<=t} c_i`` (``c_0`` of the start state),
+        advantages ``(R_t - v_t) / max(1, P95 - P5)``, loss ``-w_t (log pi(a_t) sg(adv_t) +
+        actor_entropy H_t)`` for REINFORCE (``adv_t`` itself with ``actor_grad="dynamics"``).
 
         Args:
             wm: The world model.
             start: Posterior states, any leading shape (flattened to N).
-            start_cont: ``1 - is_terminal`` of the start states, same leading shape.
 
         Returns:
             ``(loss, metrics, traj)``; ``traj`` holds detached ``feat``, ``returns`` and ``weight`` for
-            :meth:`critic_loss`.
+            :meth:`critic_loss` (``returns[0]`` bootstraps :meth:`repval_loss`).
         """
         cfg = self.cfg
         start = {k: v.reshape(-1, v.shape[-1]) for k, v in start.items()}
@@ -182,11 +236,19 @@ class Behavior(nn.Module):
             traj = self.imagine(wm, start, cfg.horizon)
             feat = traj["feat"]
             reward = wm.reward(feat[1:])
-            cont = torch.cat([start_cont.reshape(1, -1).to(feat.dtype), wm.cont(feat[1:])], 0)
-            value = self.twohot.mean(self.critic(feat))
-        disc = cfg.gamma * cont[1:]
+            cont = wm.cont(feat)
+        critic_logits = None
+        if self.actor_grad == "dynamics":  # values carry the dynamics gradient to the actor
+            with frozen(self.critic):
+                value = self.twohot.mean(self.critic(feat))
+        else:
+            # the critic's logits on the imagined (detached) states, computed once: read without gradient
+            # here (baseline and bootstrap), trained with gradient in :meth:`critic_loss`
+            critic_logits = self.critic(feat)
+            value = self.twohot.mean(critic_logits.detach())
+        disc = cont[1:]
         returns = lambda_returns(reward, value, disc, cfg.return_lambda)
-        weight = torch.cumprod(torch.cat([cont[:1], disc[:-1]], 0), 0).detach()
+        weight = torch.cumprod(cont[:-1], 0).detach()
         scale = self.return_norm.update(returns)
         adv = (returns - value[:-1].detach()) / scale
         if self.actor_grad == "dynamics":
@@ -204,19 +266,57 @@ class Behavior(nn.Module):
             "imag_cont": cont[1:].detach().mean(),
         }
         out = {"feat": feat.detach(), "returns": returns.detach(), "weight": weight}
+        if critic_logits is not None:
+            out["critic_logits"] = critic_logits[:-1]
         return loss, metrics, out
 
     def critic_loss(self, traj: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Two-hot regression of the lambda-returns plus the slow-critic regulariser (critic params only)."""
+        """Two-hot regression of the imagined lambda-returns plus the slow-critic regulariser.
+
+        Weighted by the continue products (official ``imag_loss`` ``value`` term); critic params only.
+        """
         feat = traj["feat"][:-1]
-        logits = self.critic(feat)
+        logits = traj["critic_logits"] if "critic_logits" in traj else self.critic(feat)
         with torch.no_grad():
             slow = self.twohot.mean(self.slow_critic(feat))
-        loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(
-            logits, slow
-        )
+        loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(logits, slow)
         loss = (traj["weight"] * loss).mean()
         return loss, {"critic_loss": loss.detach()}
+
+    def repval_loss(
+        self,
+        feat: torch.Tensor,
+        reward: torch.Tensor,
+        is_terminal: torch.Tensor,
+        is_last: torch.Tensor,
+        boot: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Critic loss on lambda-returns of the replayed sequences (official ``agent.py::repl_loss``).
+
+        The targets use the real rewards and terminals, bootstrapped from the imagined returns of each
+        replayed state; the loss is two-hot regression plus the slow-critic regulariser, masked where
+        ``is_last``. Unscaled; the caller multiplies by ``repval_scale``. Gradients reach the critic and,
+        only if ``feat`` is not detached, the world model.
+
+        Args:
+            feat: ``(B, T, F)`` posterior features of the replayed steps.
+            reward: ``(B, T)`` real rewards.
+            is_terminal: ``(B, T)`` real terminals.
+            is_last: ``(B, T)`` last steps of episodes.
+            boot: ``(B, T)`` imagined lambda-return from each step.
+
+        Returns:
+            ``(loss, metrics)``.
+        """
+        cfg = self.cfg
+        with torch.no_grad():
+            ret = replay_lambda_returns(reward, is_terminal, is_last, boot.detach(), cfg.gamma, cfg.return_lambda)
+            slow = self.twohot.mean(self.slow_critic(feat[:, :-1]))
+        logits = self.critic(feat[:, :-1])
+        loss = self.twohot.loss(logits, ret) + cfg.slow_critic_reg * self.twohot.loss(logits, slow)
+        weight = 1.0 - is_last[:, :-1].to(loss.dtype)
+        loss = (weight * loss).mean()
+        return loss, {"repval_loss": loss.detach(), "repval_return": ret.mean()}
 
     @torch.no_grad()
     def update_slow_critic(self) -> None:

@@ -15,6 +15,12 @@ class CallbackAdapter:
     with ``init_callback`` and ``on_step``) or a list of these.
 
     Returning ``False`` from a callable, or from an SB3 callback's ``on_step``, stops training.
+
+    SB3 callbacks see the agent as their ``model``: ``get_env()`` is a one-env ``DummyVecEnv`` view,
+    ``get_vec_normalize_env()`` is ``None`` and, unless :meth:`Dreamer.set_logger` gave one, ``logger`` is
+    an SB3 ``Logger`` without outputs (what ``EvalCallback`` records lands there). Tested with
+    ``EvalCallback``, ``ProgressBarCallback``, ``CheckpointCallback``, ``StopTrainingOnMaxEpisodes``
+    and ``CallbackList``.
     """
 
     def __init__(self, callback: Any, model: Any) -> None:
@@ -28,6 +34,10 @@ class CallbackAdapter:
             if not (callable(cb) or hasattr(cb, "on_step")):
                 raise ValueError(f"callback {cb!r} is neither callable nor has an on_step method")
         self.items = items
+        if any(hasattr(cb, "init_callback") for cb in items) and getattr(model, "logger", None) is None:
+            from stable_baselines3.common.logger import Logger
+
+            model.set_logger(Logger(folder=None, output_formats=[]))
         for cb in self.items:
             if hasattr(cb, "init_callback"):
                 cb.init_callback(model)

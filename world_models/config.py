@@ -1,7 +1,9 @@
 """Configuration of the Dreamer agent: one dataclass, validated on construction, with size presets.
 
-The "S" preset follows the DreamerV3 (first release) defaults quoted in ``docs/dactyl_reference.md`` §5.
-The "tiny" and "small" presets are CPU-friendly deviations, documented field by field in ``PRESETS``.
+Defaults of the algorithm fields follow the current official DreamerV3 (danijar/dreamerv3,
+``dreamerv3/configs.yaml`` ``defaults.agent``, the version of the 2025 Nature paper); each field's doc names
+the official entry. The presets differ only in sizes, learning rates, batch and train ratio, documented
+field by field in ``PRESETS``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from typing import Any
 
 __all__ = ["ACTOR_GRADS", "PRESETS", "DreamerConfig"]
 
-ACTOR_GRADS = ("auto", "dynamics", "reinforce")
+ACTOR_GRADS = ("reinforce", "dynamics", "auto")
 
 
 @dataclass
 class DreamerConfig:
     """Hyper-parameters of world model, behaviour and training loop.
 
-    Defaults equal the ``"small"`` preset. Use :meth:`from_preset` for the others.
+    Algorithm defaults are the official DreamerV3 values (each field names its entry in the official
+    ``configs.yaml``); size defaults are the ``"small"`` preset's. Use :meth:`from_preset` for a preset
+    (``"small"`` also changes learning rates, warm-up and gamma, see ``PRESETS``).
 
     Example:
         >>> cfg = DreamerConfig.from_preset("tiny", seq_len=16)
@@ -35,7 +39,11 @@ class DreamerConfig:
     classes: int = 8
     """Classes per categorical latent."""
     units: int = 128
-    """Hidden width of every MLP (encoder, decoder, heads, actor, critic)."""
+    """Hidden width of every MLP (encoder, decoder, heads, actor, critic) and of the RSSM (official ``hidden``)."""
+    blocks: int = 8
+    """Groups of the block GRU (official ``rssm.blocks: 8``); must divide ``deter``."""
+    prior_layers: int = 2
+    """Hidden layers of the prior head (official ``rssm.imglayers: 2``)."""
     mlp_layers: int = 1
     """Hidden layers per MLP."""
     cnn_depth: int = 16
@@ -44,61 +52,76 @@ class DreamerConfig:
     """Image encoder halves the resolution while it stays divisible by 2 and >= this value."""
     unimix: float = 0.01
     """Uniform mixture of categorical latents and discrete actions (DreamerV3: 1%)."""
-    num_bins: int = 63
-    """Two-hot bins (symexp spaced) of reward and value heads."""
+    num_bins: int = 255
+    """Two-hot bins (symexp spaced) of reward and value heads (official ``bins: 255``)."""
     bin_range: float = 20.0
-    """Bins span [-bin_range, bin_range] in symlog space."""
+    """Bins are ``symexp`` of points equally spaced in [-bin_range, bin_range] (official: 20)."""
+    obs_keys: tuple[str, ...] | None = None
+    """Observation keys the encoder (hence the actor) reads; ``None``: all keys."""
+    decoder_keys: tuple[str, ...] | None = None
+    """Observation keys the decoder reconstructs; ``None``: the same as ``obs_keys``. May name keys the
+    encoder does not read (e.g. Dactyl's privileged ``state``: a world-model training target only)."""
     # --- world model loss ---
-    kl_dyn: float = 0.5
-    """Weight of KL(sg(post) || prior)."""
+    kl_dyn: float = 1.0
+    """Weight of KL(sg(post) || prior) (official ``loss_scales.dyn: 1.0``)."""
     kl_rep: float = 0.1
-    """Weight of KL(post || sg(prior))."""
+    """Weight of KL(post || sg(prior)) (official ``loss_scales.rep: 0.1``)."""
     free_bits: float = 1.0
-    """KL terms are clipped below at this many nats."""
+    """KL terms are clipped below at this many nats (official ``rssm.free_nats: 1.0``)."""
     # --- behaviour ---
     horizon: int = 15
-    """Imagination horizon H."""
-    gamma: float = 0.99
-    """Discount (DreamerV3: 1 - 1/333 = 0.997)."""
+    """Imagination horizon H (official ``imag_length: 15``)."""
+    gamma: float = 0.997
+    """Discount (official ``horizon: 333``, i.e. 1 - 1/333). As in the official ``contdisc: True``, the
+    continue head is trained on ``gamma * (1 - is_terminal)``, so its output is the discount itself."""
     return_lambda: float = 0.95
     """Lambda of the lambda-returns."""
     critic_ema: float = 0.02
-    """Update rate of the slow critic target."""
+    """Update rate of the slow critic target (official ``slowvalue.rate: 0.02``)."""
     slow_critic_reg: float = 1.0
-    """Weight of the regulariser pulling the critic towards the slow critic."""
+    """Weight of the regulariser pulling the critic towards the slow critic (official ``slowreg: 1.0``)."""
+    repval_scale: float = 0.3
+    """Weight of the critic loss on lambda-returns of replayed sequences (official ``loss_scales.repval``)."""
+    repval_grad: bool = False
+    """Let the replay critic loss train the world model's representation too (official
+    ``repval_grad: True``); the default ``False`` keeps its gradient on the critic only."""
     return_norm_decay: float = 0.99
-    """EMA decay of the return percentiles."""
+    """EMA decay of the return percentiles (official ``retnorm.rate: 0.01``)."""
     return_norm_percentiles: tuple[float, float] = (5.0, 95.0)
     """Lower and upper percentile of the return range."""
     actor_entropy: float = 3e-4
-    """Entropy bonus of the actor."""
-    actor_grad: str = "auto"
-    """"dynamics" (backprop through model), "reinforce", or "auto" (dynamics for Box, reinforce otherwise)."""
+    """Entropy bonus of the actor (official ``imag_loss.actent: 3e-4``)."""
+    actor_grad: str = "reinforce"
+    """"reinforce" (official, every action space), "dynamics" (backprop through the model), or "auto"
+    (the first release's choice: dynamics for Box, reinforce otherwise)."""
     actor_min_std: float = 0.1
     """Lower bound of the Box actor's standard deviation (in [-1, 1] action units)."""
     actor_max_std: float = 1.0
     """Upper bound of the Box actor's standard deviation."""
-    # --- optimisation ---
-    model_lr: float = 3e-4
-    """World model learning rate (DreamerV3: 1e-4)."""
-    model_eps: float = 1e-8
-    """World model Adam epsilon."""
-    model_clip: float = 1000.0
-    """World model gradient-norm clip."""
-    actor_lr: float = 1e-4
-    """Actor learning rate (DreamerV3: 3e-5)."""
-    critic_lr: float = 1e-4
-    """Critic learning rate (DreamerV3: 3e-5)."""
-    ac_eps: float = 1e-5
-    """Actor/critic Adam epsilon."""
-    ac_clip: float = 100.0
-    """Actor/critic gradient-norm clip."""
+    # --- optimisation: one LaProp over all modules (official ``opt``) ---
+    model_lr: float = 4e-5
+    """Learning rate of the world model's parameters (official ``opt.lr: 4e-5``, one rate for all)."""
+    actor_lr: float = 4e-5
+    """Learning rate of the actor (official: 4e-5)."""
+    critic_lr: float = 4e-5
+    """Learning rate of the critic (official: 4e-5)."""
+    opt_eps: float = 1e-20
+    """Epsilon of LaProp's RMS denominator (official ``opt.eps: 1e-20``)."""
+    agc: float = 0.3
+    """Adaptive gradient clipping ratio per tensor (official ``opt.agc: 0.3``); 0 disables it."""
+    warmup: int = 1000
+    """Updates of the linear learning-rate warm-up from 0 (official ``opt.warmup: 1000``)."""
     batch_size: int = 16
-    """Replayed sequences per update."""
+    """Replayed sequences per update (official ``batch_size: 16``)."""
     seq_len: int = 16
-    """Length of each replayed sequence."""
+    """Length of each trained sequence (official ``batch_length: 64``)."""
+    replay_context: int = 1
+    """1: each replayed window starts from the stored posterior of the step before it, and the posteriors
+    computed in training are written back to the replay (official ``replay_context: 1``); 0: windows start
+    from a zero state."""
     train_ratio: float = 128.0
-    """Replayed steps (batch_size * seq_len per update) per environment step."""
+    """Replayed steps (batch_size * seq_len per update) per environment step (official ``run.train_ratio``;
+    512 for crafter, 1024 for dmc_proprio)."""
     # --- data and bookkeeping ---
     replay_capacity: int = 1_000_000
     """Replay capacity in environment steps (FIFO)."""
@@ -106,6 +129,10 @@ class DreamerConfig:
     """Environment steps collected with uniform random actions before the first update."""
     log_every: int = 50
     """Write TensorBoard scalars every this many updates."""
+    compute_dtype: str = "float32"
+    """"float32" or "bfloat16": matmuls of the training update under ``torch.autocast`` in bfloat16
+    (official ``jax.compute_dtype: bfloat16``; parameters, optimiser and recurrent state stay float32).
+    Acting always runs in float32."""
     compile: bool = False
     """Wrap the update functions in ``torch.compile`` (measured: see benchmarks/dreamer_throughput.py)."""
     torch_threads: int | None = None
@@ -120,6 +147,7 @@ class DreamerConfig:
             "stoch",
             "classes",
             "units",
+            "blocks",
             "cnn_depth",
             "cnn_min_res",
             "num_bins",
@@ -135,6 +163,23 @@ class DreamerConfig:
                 _fail(name, value, "a positive int")
         if isinstance(self.mlp_layers, bool) or not isinstance(self.mlp_layers, int) or self.mlp_layers < 0:
             _fail("mlp_layers", self.mlp_layers, "an int >= 0")
+        for name in ("prior_layers", "warmup"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                _fail(name, value, "an int >= 0")
+        if self.replay_context not in (0, 1) or isinstance(self.replay_context, bool):
+            _fail("replay_context", self.replay_context, "0 or 1")
+        if self.deter % self.blocks:
+            _fail("blocks", self.blocks, f"a divisor of deter ({self.deter})")
+        for name in ("obs_keys", "decoder_keys"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = tuple(value)
+                setattr(self, name, value)
+            if value is not None and (
+                not isinstance(value, tuple) or not value or not all(isinstance(k, str) for k in value)
+            ):
+                _fail(name, value, "None or a non-empty tuple of observation key names")
         if self.classes < 2:
             _fail("classes", self.classes, "an int >= 2")
         if self.num_bins < 2:
@@ -150,10 +195,7 @@ class DreamerConfig:
             "model_lr",
             "actor_lr",
             "critic_lr",
-            "model_eps",
-            "ac_eps",
-            "model_clip",
-            "ac_clip",
+            "opt_eps",
             "train_ratio",
             "actor_min_std",
         )
@@ -161,7 +203,7 @@ class DreamerConfig:
             value = getattr(self, name)
             if not _is_number(value) or value <= 0:
                 _fail(name, value, "a number > 0")
-        non_negative = ("kl_dyn", "kl_rep", "free_bits", "actor_entropy", "slow_critic_reg")
+        non_negative = ("kl_dyn", "kl_rep", "free_bits", "actor_entropy", "slow_critic_reg", "repval_scale", "agc")
         for name in non_negative:
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
@@ -185,14 +227,15 @@ class DreamerConfig:
             or not 0.0 <= pct[0] < pct[1] <= 100.0
         ):
             _fail("return_norm_percentiles", pct, "a pair (lo, hi) with 0 <= lo < hi <= 100")
+        if self.compute_dtype not in ("float32", "bfloat16"):
+            _fail("compute_dtype", self.compute_dtype, 'one of ("float32", "bfloat16")')
         if self.actor_grad not in ACTOR_GRADS:
             _fail("actor_grad", self.actor_grad, f"one of {ACTOR_GRADS}")
-        if not isinstance(self.compile, bool):
-            _fail("compile", self.compile, "a bool")
+        for name in ("compile", "repval_grad"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, getattr(self, name), "a bool")
         if self.torch_threads is not None and (
-            isinstance(self.torch_threads, bool)
-            or not isinstance(self.torch_threads, int)
-            or self.torch_threads < 1
+            isinstance(self.torch_threads, bool) or not isinstance(self.torch_threads, int) or self.torch_threads < 1
         ):
             _fail("torch_threads", self.torch_threads, "None or a positive int")
 
@@ -238,30 +281,48 @@ def _fail(name: str, value: Any, expected: str) -> None:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # CI-sized: a learn() of a few hundred steps takes seconds on one core.
+    # CI-sized: a learn() of a few hundred steps takes seconds on one core. Deviations from official, field
+    # by field: tiny sizes (deter 32, stoch 4 x 4 classes, units 32, 1 hidden layer per MLP and in the
+    # prior, 4 GRU blocks, cnn_depth 4); batch 4 x 8 and train ratio 32 (fast tests); learning rates
+    # 1e-3 / 3e-4 / 3e-4 and no warm-up (only a few hundred updates); gamma 0.99 (short test episodes).
     "tiny": dict(
         deter=32,
         stoch=4,
         classes=4,
         units=32,
         mlp_layers=1,
+        blocks=4,
+        prior_layers=1,
         cnn_depth=4,
-        num_bins=41,
         batch_size=4,
         seq_len=8,
         horizon=15,
+        gamma=0.99,
         train_ratio=32.0,
         learning_starts=64,
         model_lr=1e-3,
         actor_lr=3e-4,
         critic_lr=3e-4,
+        warmup=0,
         log_every=10,
     ),
-    # CPU-friendly default (measured ~0.13 s/update on one core): small widths, 63 bins, 16 x 16 batches,
-    # higher learning rates than the paper (few updates fit a CPU budget), gamma 0.99 for short-horizon
-    # gymnasium control tasks.
-    "small": dict(),
-    # Paper-ish DreamerV3 size S and optimiser settings (reference §5).
+    # CPU-friendly default. Deviations from official, field by field: small sizes (deter 128, stoch 16 x 8
+    # classes, units 128, 1 hidden layer per MLP; official MLPs have 3 layers for encoder/decoder/actor/
+    # critic and 1 for the reward/continue heads); batch 16 x 16 (official 16 x 64); learning rates
+    # 3e-4 (world model) / 1e-4 (actor, critic) instead of 4e-5 and warm-up 100 instead of 1000 (few
+    # updates fit a CPU budget); gamma 0.99 instead of 0.997 (short-horizon gymnasium control tasks);
+    # train ratio 128 (official 512-1024 for proprioceptive control).
+    "small": dict(
+        model_lr=3e-4,
+        actor_lr=1e-4,
+        critic_lr=1e-4,
+        warmup=100,
+        gamma=0.99,
+    ),
+    # Official algorithm settings at the first release's size S. Deviations from official: sizes (deter 512,
+    # stoch 32 x 32, units 512, 2 hidden layers per MLP; the 2025 configs have no "S": their smallest,
+    # size1m, is deter 512 / hidden 64 / 4 classes / units 64, size12m deter 2048 / hidden 256 / 16 classes);
+    # train ratio 512 (official 512 for crafter, 1024 for dmc_proprio).
     "S": dict(
         deter=512,
         stoch=32,
@@ -269,13 +330,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         units=512,
         mlp_layers=2,
         cnn_depth=32,
-        num_bins=255,
         batch_size=16,
         seq_len=64,
-        gamma=0.997,
-        model_lr=1e-4,
-        actor_lr=3e-5,
-        critic_lr=3e-5,
         train_ratio=512.0,
         learning_starts=1024,
     ),

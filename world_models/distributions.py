@@ -17,6 +17,7 @@ __all__ = [
     "categorical_kl",
     "straight_through_onehot",
     "symexp",
+    "symexp_bins",
     "symlog",
     "unimix_probs",
 ]
@@ -75,38 +76,68 @@ def categorical_kl(probs_p: torch.Tensor, probs_q: torch.Tensor) -> torch.Tensor
     return (probs_p * (log_p - log_q)).sum((-2, -1))
 
 
+def symexp_bins(num_bins: int, bin_range: float) -> torch.Tensor:
+    """``num_bins`` bin positions in the original space: ``symexp`` of points equally spaced in symlog space.
+
+    Built as in the official DreamerV3 (``embodied/jax/heads.py``, ``MLPHead`` with ``symexp_twohot``): one
+    half ``symexp(linspace(-bin_range, 0))`` mirrored, so the bins are exactly symmetric and contain 0 for
+    odd ``num_bins``.
+    """
+    if num_bins % 2 == 1:
+        half = symexp(torch.linspace(-bin_range, 0.0, (num_bins - 1) // 2 + 1, dtype=torch.float64))
+        bins = torch.cat([half, -half[:-1].flip(0)])
+    else:
+        half = symexp(torch.linspace(-bin_range, 0.0, num_bins // 2, dtype=torch.float64))
+        bins = torch.cat([half, -half.flip(0)])
+    return bins.to(torch.float32)
+
+
 class TwoHot(nn.Module):
-    """Two-hot encoding over bins equally spaced in symlog space (DreamerV3 reward and value heads).
+    """Two-hot distribution over symexp-spaced bins (DreamerV3 reward and value heads).
+
+    Follows the official ``embodied/jax/outs.py::TwoHot``: the bins live in the original (raw) space, a
+    target is split between its two neighbouring bins by linear interpolation in raw space, and the readout
+    is the expectation ``sum(p_i * b_i)`` in raw space -- the true mean of the predicted distribution, also
+    for mixed outcomes (a 30 % chance of -20 reads -6). The sum runs symmetrically from the centre outwards,
+    so uniform probabilities read exactly 0 (as the official ``pred``).
 
     Example:
         >>> th = TwoHot(num_bins=255, bin_range=20.0)
         >>> logits = torch.zeros(3, 255)
-        >>> th.mean(logits).shape
-        torch.Size([3])
+        >>> th.mean(logits)
+        tensor([0., 0., 0.])
     """
 
     bins: torch.Tensor
 
     def __init__(self, num_bins: int, bin_range: float) -> None:
         super().__init__()
-        self.register_buffer("bins", torch.linspace(-bin_range, bin_range, num_bins), persistent=False)
+        self.register_buffer("bins", symexp_bins(num_bins, bin_range), persistent=False)
 
     def mean(self, logits: torch.Tensor) -> torch.Tensor:
-        """Expected value in the original (symexp) space of logits ``(..., num_bins)``."""
-        return symexp((torch.softmax(logits, -1) * self.bins).sum(-1))
+        """Expected value in the original space of logits ``(..., num_bins)``."""
+        logits = logits.float()
+        weighted = torch.softmax(logits, -1) * self.bins
+        n = weighted.shape[-1]
+        m = n // 2
+        if n % 2 == 1:
+            return weighted[..., m] + (weighted[..., :m].flip(-1) + weighted[..., m + 1 :]).sum(-1)
+        return (weighted[..., :m].flip(-1) + weighted[..., m:]).sum(-1)
 
     def encode(self, target: torch.Tensor) -> torch.Tensor:
-        """Two-hot weights ``(..., num_bins)`` of a target in the original space."""
-        x = symlog(target).clamp(self.bins[0], self.bins[-1])
-        below = (torch.bucketize(x, self.bins, right=True) - 1).clamp(0, len(self.bins) - 2)
-        lo, hi = self.bins[below], self.bins[below + 1]
+        """Two-hot weights ``(..., num_bins)`` of a raw-space target (clipped to the outer bins)."""
+        bins = self.bins.to(target.dtype)
+        x = target.clamp(bins[0], bins[-1])
+        below = (torch.bucketize(x, bins, right=True) - 1).clamp(0, len(bins) - 2)
+        lo, hi = bins[below], bins[below + 1]
         w_hi = ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
-        weights = F.one_hot(below, len(self.bins)).to(x.dtype) * (1 - w_hi).unsqueeze(-1)
-        return weights + F.one_hot(below + 1, len(self.bins)).to(x.dtype) * w_hi.unsqueeze(-1)
+        weights = F.one_hot(below, len(bins)).to(x.dtype) * (1 - w_hi).unsqueeze(-1)
+        return weights + F.one_hot(below + 1, len(bins)).to(x.dtype) * w_hi.unsqueeze(-1)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood (cross-entropy against the two-hot target), shape ``logits.shape[:-1]``."""
-        return -(self.encode(target.detach()) * torch.log_softmax(logits, -1)).sum(-1)
+        logits = logits.float()
+        return -(self.encode(target.detach().float()) * torch.log_softmax(logits, -1)).sum(-1)
 
 
 class BoundedNormal(td.Distribution):
@@ -122,9 +153,7 @@ class BoundedNormal(td.Distribution):
         mean = torch.tanh(mean_raw)
         std = (max_std - min_std) * torch.sigmoid(std_raw + 2.0) + min_std
         self.base = td.Independent(td.Normal(mean, std), 1)
-        super().__init__(
-            batch_shape=self.base.batch_shape, event_shape=self.base.event_shape, validate_args=False
-        )
+        super().__init__(batch_shape=self.base.batch_shape, event_shape=self.base.event_shape, validate_args=False)
 
     @property
     def mode(self) -> torch.Tensor:
@@ -174,9 +203,7 @@ class MultiCategorical(td.Distribution):
         self.mask = mask
         self.probs = unimix_probs(logits, unimix, mask)
         self.valid = mask.reshape(-1)
-        super().__init__(
-            batch_shape=logits.shape[:-2], event_shape=torch.Size([sum(self.nvec)]), validate_args=False
-        )
+        super().__init__(batch_shape=logits.shape[:-2], event_shape=torch.Size([sum(self.nvec)]), validate_args=False)
 
     def _flatten(self, onehot: torch.Tensor) -> torch.Tensor:
         return onehot.flatten(-2)[..., self.valid]

@@ -9,31 +9,59 @@ from torch import nn
 from world_models.distributions import symlog
 from world_models.spaces import ObsSpec
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "mlp"]
+__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "RMSNorm", "mlp", "norm"]
+
+
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` whose scale follows the input's dtype.
+
+    Under bfloat16 autocast the fused kernel then runs (with a float32 scale and a bfloat16 input torch
+    falls back to a slow composite).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise the last dimension."""
+        weight = self.weight.to(x.dtype) if self.weight is not None else None
+        return F.rms_norm(x, self.normalized_shape, weight, self.eps)
+
+
+def norm(units: int) -> nn.Module:
+    """RMSNorm with a learned scale, eps 1e-4 (official ``norm: rms``, ``embodied/jax/nets.py::Norm``)."""
+    return RMSNorm(units, eps=1e-4)
 
 
 def mlp(
-    in_dim: int, units: int, layers: int, out_dim: int | None = None, zero_out: bool = False
+    in_dim: int,
+    units: int,
+    layers: int,
+    out_dim: int | None = None,
+    zero_out: bool = False,
+    outscale: float = 1.0,
 ) -> nn.Sequential:
-    """Linear -> LayerNorm -> SiLU blocks, optionally followed by a linear output layer.
+    """Linear -> RMSNorm -> SiLU blocks, optionally followed by a linear output layer.
 
     Args:
         in_dim: Input width.
         units: Hidden width.
         layers: Number of hidden blocks.
         out_dim: Width of the output layer; ``None`` ends with the last hidden block.
-        zero_out: Initialise the output layer to zero (DreamerV3 does this for reward and value heads).
+        zero_out: Initialise the output layer to zero (official ``outscale: 0.0`` of reward and value heads).
+        outscale: Multiply the output layer's initial weights by this (official policy head: 0.01).
     """
     mods: list[nn.Module] = []
     dim = in_dim
     for _ in range(layers):
-        mods += [nn.Linear(dim, units, bias=False), nn.LayerNorm(units, eps=1e-3), nn.SiLU()]
+        mods += [nn.Linear(dim, units, bias=False), norm(units), nn.SiLU()]
         dim = units
     if out_dim is not None:
         out = nn.Linear(dim, out_dim)
-        if zero_out:
-            nn.init.zeros_(out.weight)
-            nn.init.zeros_(out.bias)
+        with torch.no_grad():
+            if zero_out:
+                out.weight.zero_()
+                out.bias.zero_()
+            elif outscale != 1.0:
+                out.weight.mul_(outscale)
+                out.bias.zero_()
         mods.append(out)
     return nn.Sequential(*mods)
 
@@ -101,6 +129,7 @@ class MultiEncoder(nn.Module):
     def __init__(self, spec: ObsSpec, units: int, layers: int, cnn_depth: int, cnn_min_res: int) -> None:
         super().__init__()
         self.spec = spec
+        self.cnn_depth, self.cnn_min_res = cnn_depth, cnn_min_res
         self.vec_dim = sum(spec.vectors.values())
         self.out_dim = 0
         if self.vec_dim:
@@ -137,9 +166,12 @@ class MultiDecoder(nn.Module):
         self.vec_dim = sum(spec.vectors.values())
         if self.vec_dim:
             self.mlp = mlp(feat_dim, units, layers, self.vec_dim)
-        self.cnns = nn.ModuleDict(
-            {k: ConvDecoder(feat_dim, encoder.cnns[k], s[2]) for k, s in spec.images.items()}
-        )
+        # image keys the encoder does not read get the mirror of the encoder it would have
+        refs = {
+            k: encoder.cnns[k] if k in encoder.cnns else ConvEncoder(s, encoder.cnn_depth, encoder.cnn_min_res)
+            for k, s in spec.images.items()
+        }
+        self.cnns = nn.ModuleDict({k: ConvDecoder(feat_dim, refs[k], s[2]) for k, s in spec.images.items()})
 
     def forward(self, feat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Predictions per key: vectors in symlog space ``(..., size)``, images ``(..., H, W, C)``."""
@@ -147,9 +179,7 @@ class MultiDecoder(nn.Module):
         lead = feat.shape[:-1]
         if self.vec_dim:
             vec = self.mlp(feat)
-            for key, part in zip(
-                self.spec.vectors, vec.split(list(self.spec.vectors.values()), -1), strict=True
-            ):
+            for key, part in zip(self.spec.vectors, vec.split(list(self.spec.vectors.values()), -1), strict=True):
                 out[key] = part
         for key, cnn in self.cnns.items():
             img = cnn(feat.reshape(-1, feat.shape[-1]))
@@ -158,7 +188,7 @@ class MultiDecoder(nn.Module):
 
     def loss(self, feat: torch.Tensor, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-key squared error summed over the observation dims, shape ``feat.shape[:-1]``."""
-        pred = self(feat)
+        pred = {k: v.float() for k, v in self(feat).items()}
         losses = {}
         for key in self.spec.vectors:
             target = symlog(obs[key].reshape(*feat.shape[:-1], -1))

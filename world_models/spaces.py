@@ -48,14 +48,30 @@ class ObsSpec:
         for key, sub in items:
             ndims[key] = len(sub.shape)
             if not isinstance(sub, spaces.Box):
-                raise ValueError(
-                    f"Dreamer supports only Box entries in Dict observations; key {key!r} is {sub}"
-                )
+                raise ValueError(f"Dreamer supports only Box entries in Dict observations; key {key!r} is {sub}")
             if sub.dtype == np.uint8 and len(sub.shape) == 3:
                 images[key] = tuple(int(s) for s in sub.shape)  # type: ignore[assignment]
             else:
                 vectors[key] = int(np.prod(sub.shape))
         return cls(vectors=vectors, images=images, is_dict=is_dict, ndims=ndims)
+
+    def subset(self, keys: tuple[str, ...] | list[str] | None, name: str = "keys") -> ObsSpec:
+        """The spec restricted to ``keys`` (``None``: all), in this spec's order.
+
+        Raises:
+            ValueError: A key that is not in the observation space (named by ``name``).
+        """
+        if keys is None:
+            return self
+        unknown = [k for k in keys if k not in self.ndims]
+        if unknown:
+            raise ValueError(f"{name}={tuple(keys)!r} is invalid: {unknown} not in the observation keys {self.keys}")
+        return ObsSpec(
+            vectors={k: v for k, v in self.vectors.items() if k in keys},
+            images={k: v for k, v in self.images.items() if k in keys},
+            is_dict=self.is_dict,
+            ndims={k: v for k, v in self.ndims.items() if k in keys},
+        )
 
     @property
     def keys(self) -> list[str]:
@@ -116,8 +132,7 @@ class ActionSpec:
                 raise ValueError(f"Dreamer needs a 1-D MultiDiscrete action space starting at 0, got {space}")
             return cls("multidiscrete", tuple(space.shape), nvec=tuple(int(n) for n in space.nvec))
         raise ValueError(
-            "Dreamer supports Box, Discrete or MultiDiscrete action spaces, "
-            f"got {type(space).__name__}: {space}"
+            f"Dreamer supports Box, Discrete or MultiDiscrete action spaces, got {type(space).__name__}: {space}"
         )
 
     @property
@@ -134,9 +149,7 @@ class ActionSpec:
         """Model action of one env ``(dim,)`` -> env action."""
         if self.kind == "box":
             a = np.clip(model_action, -1.0, 1.0)
-            return (
-                (self.low + (a + 1.0) * 0.5 * (self.high - self.low)).reshape(self.shape).astype(np.float32)
-            )
+            return (self.low + (a + 1.0) * 0.5 * (self.high - self.low)).reshape(self.shape).astype(np.float32)
         splits = np.split(model_action, np.cumsum(self.nvec)[:-1])
         idx = np.array([int(np.argmax(s)) for s in splits], dtype=np.int64)
         return int(idx[0]) if self.kind == "discrete" else idx

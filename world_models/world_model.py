@@ -18,19 +18,37 @@ __all__ = ["WorldModel"]
 class WorldModel(nn.Module):
     """Encoder + RSSM + decoder + reward (two-hot symexp) + continue (Bernoulli) heads.
 
+    Follows the official ``dreamerv3/agent.py::Agent.loss`` (world-model part): reconstruction, reward,
+    continue, ``dyn`` and ``rep`` KL terms, each summed over its dims and averaged over batch and time with
+    the official loss scales (``rec 1, rew 1, con 1, dyn kl_dyn, rep kl_rep``). The encoder reads
+    ``cfg.obs_keys``; the decoder reconstructs ``cfg.decoder_keys``.
+
     Batches are dicts of ``(B, T, ...)`` tensors: every observation key, ``action`` (the action taken at
-    each step, model units), ``reward`` (received on arrival at the step), ``is_first`` and ``is_terminal``.
+    each step, model units), ``reward`` (received on arrival at the step), ``is_first`` and ``is_terminal``;
+    optionally ``prev_action`` (the action before each step; default: ``action`` shifted by one with zeros
+    at the start).
     """
 
     def __init__(self, obs_spec: ObsSpec, action_dim: int, cfg: DreamerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoder = MultiEncoder(obs_spec, cfg.units, cfg.mlp_layers, cfg.cnn_depth, cfg.cnn_min_res)
+        enc_spec = obs_spec.subset(cfg.obs_keys, "obs_keys")
+        dec_keys = cfg.decoder_keys if cfg.decoder_keys is not None else cfg.obs_keys
+        dec_spec = obs_spec.subset(dec_keys, "decoder_keys")
+        self.encoder = MultiEncoder(enc_spec, cfg.units, cfg.mlp_layers, cfg.cnn_depth, cfg.cnn_min_res)
         self.rssm = RSSM(
-            self.encoder.out_dim, action_dim, cfg.deter, cfg.stoch, cfg.classes, cfg.units, cfg.unimix
+            self.encoder.out_dim,
+            action_dim,
+            cfg.deter,
+            cfg.stoch,
+            cfg.classes,
+            cfg.units,
+            cfg.unimix,
+            blocks=cfg.blocks,
+            prior_layers=cfg.prior_layers,
         )
         feat = self.rssm.feat_dim
-        self.decoder = MultiDecoder(obs_spec, feat, cfg.units, cfg.mlp_layers, self.encoder)
+        self.decoder = MultiDecoder(dec_spec, feat, cfg.units, cfg.mlp_layers, self.encoder)
         self.reward_head = mlp(feat, cfg.units, cfg.mlp_layers, cfg.num_bins, zero_out=True)
         self.cont_head = mlp(feat, cfg.units, cfg.mlp_layers, 1)
         self.twohot = TwoHot(cfg.num_bins, cfg.bin_range)
@@ -40,11 +58,22 @@ class WorldModel(nn.Module):
         return self.twohot.mean(self.reward_head(feat))
 
     def cont(self, feat: torch.Tensor) -> torch.Tensor:
-        """Predicted probability that the episode continues."""
-        return torch.sigmoid(self.cont_head(feat).squeeze(-1))
+        """Predicted discount: probability that the episode continues, times ``gamma``.
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor], State]:
+        As the official ``contdisc: True`` the head is trained on ``gamma * (1 - is_terminal)``, so its
+        output is the per-step discount of imagination (0 at predicted terminals, ``gamma`` otherwise).
+        """
+        return torch.sigmoid(self.cont_head(feat).squeeze(-1).float())
+
+    def loss(
+        self, batch: dict[str, torch.Tensor], start: State | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], State]:
         """World model loss of a batch of sequences.
+
+        Args:
+            batch: See the class docstring.
+            start: Latent state before the first step (replay context); ``None``: zeros, and the first
+                step counts as an episode start.
 
         Returns:
             ``(loss, metrics, posterior)``: scalar loss, detached per-term means, and the posterior
@@ -52,19 +81,24 @@ class WorldModel(nn.Module):
         """
         cfg = self.cfg
         obs = {k: batch[k] for k in self.encoder.spec.keys}
+        targets = {k: batch[k] for k in self.decoder.spec.keys}
         is_first = batch["is_first"].clone()
-        is_first[:, 0] = True
+        if start is None:
+            is_first[:, 0] = True
         action = batch["action"]
-        prev_action = torch.cat([torch.zeros_like(action[:, :1]), action[:, :-1]], 1)
+        prev_action = batch.get("prev_action")
+        if prev_action is None:
+            prev_action = torch.cat([torch.zeros_like(action[:, :1]), action[:, :-1]], 1)
         embed = self.encoder(obs)
-        post, post_probs, prior_probs = self.rssm.observe(embed, prev_action, is_first)
+        post, post_probs, prior_probs = self.rssm.observe(embed, prev_action, is_first, start)
         feat = self.rssm.feat(post)
         dyn, rep, kl = self.rssm.kl_losses(post_probs, prior_probs, cfg.free_bits)
-        recon = self.decoder.loss(feat, obs)
+        recon = self.decoder.loss(feat, targets)
         reward_loss = self.twohot.loss(self.reward_head(feat), batch["reward"])
-        cont_target = 1.0 - batch["is_terminal"].to(feat.dtype)
+        # official contdisc: the continue target carries the discount (agent.py, ``con *= 1 - 1 / horizon``)
+        cont_target = cfg.gamma * (1.0 - batch["is_terminal"].to(feat.dtype))
         cont_loss = F.binary_cross_entropy_with_logits(
-            self.cont_head(feat).squeeze(-1), cont_target, reduction="none"
+            self.cont_head(feat).squeeze(-1).float(), cont_target, reduction="none"
         )
         recon_total = sum(recon.values())
         total = (recon_total + reward_loss + cont_loss + cfg.kl_dyn * dyn + cfg.kl_rep * rep).mean()

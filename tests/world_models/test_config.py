@@ -9,13 +9,17 @@ def test_presets_build(name):
     assert DreamerConfig.from_dict(cfg.to_dict()) == cfg
 
 
-def test_preset_s_matches_reference():
+def test_preset_s_matches_official_2025_defaults():
+    """Values of danijar/dreamerv3 configs.yaml (defaults.agent), the version of the 2025 paper."""
     cfg = DreamerConfig.from_preset("S")
-    assert (cfg.deter, cfg.stoch, cfg.classes, cfg.num_bins) == (512, 32, 32, 255)
-    assert (cfg.model_lr, cfg.model_eps, cfg.model_clip) == (1e-4, 1e-8, 1000.0)
-    assert (cfg.actor_lr, cfg.critic_lr, cfg.ac_eps, cfg.ac_clip) == (3e-5, 3e-5, 1e-5, 100.0)
-    assert (cfg.kl_dyn, cfg.kl_rep, cfg.free_bits, cfg.unimix) == (0.5, 0.1, 1.0, 0.01)
+    assert (cfg.deter, cfg.stoch, cfg.classes, cfg.num_bins, cfg.bin_range) == (512, 32, 32, 255, 20.0)
+    assert (cfg.model_lr, cfg.actor_lr, cfg.critic_lr) == (4e-5, 4e-5, 4e-5)
+    assert (cfg.agc, cfg.opt_eps, cfg.warmup) == (0.3, 1e-20, 1000)
+    assert (cfg.kl_dyn, cfg.kl_rep, cfg.free_bits, cfg.unimix) == (1.0, 0.1, 1.0, 0.01)
     assert (cfg.horizon, cfg.return_lambda, cfg.critic_ema, cfg.actor_entropy) == (15, 0.95, 0.02, 3e-4)
+    assert (cfg.repval_scale, cfg.slow_critic_reg, cfg.actor_grad) == (0.3, 1.0, "reinforce")
+    assert (cfg.blocks, cfg.prior_layers, cfg.replay_context, cfg.gamma) == (8, 2, 1, 0.997)
+    assert (cfg.batch_size, cfg.seq_len, cfg.train_ratio) == (16, 64, 512.0)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +36,13 @@ def test_preset_s_matches_reference():
         ("actor_max_std", 0.01, "actor_min_std"),
         ("torch_threads", 0, "positive int"),
         ("batch_size", True, "positive int"),
+        ("blocks", 3, "divisor of deter"),
+        ("replay_context", 2, "0 or 1"),
+        ("obs_keys", (), "non-empty tuple"),
+        ("decoder_keys", "state", "non-empty tuple"),
+        ("agc", -0.1, ">= 0"),
+        ("warmup", -1, ">= 0"),
+        ("repval_grad", 1, "a bool"),
     ],
 )
 def test_bad_values_name_field_value_and_expectation(field, value, expected):

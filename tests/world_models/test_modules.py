@@ -22,10 +22,7 @@ def _batch(obs_spec: ObsSpec, action_dim: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     batch = {k: torch.rand(B, T, n, generator=g) * 2 - 1 for k, n in obs_spec.vectors.items()}
     batch.update(
-        {
-            k: torch.randint(0, 256, (B, T, *s), generator=g, dtype=torch.uint8)
-            for k, s in obs_spec.images.items()
-        }
+        {k: torch.randint(0, 256, (B, T, *s), generator=g, dtype=torch.uint8) for k, s in obs_spec.images.items()}
     )
     batch["action"] = torch.rand(B, T, action_dim, generator=g) * 2 - 1
     batch["reward"] = torch.randn(B, T, generator=g)
@@ -49,9 +46,7 @@ def test_shapes_through_every_module(obs, action):
     assert post["deter"].shape == (B, T, CFG.deter)
     assert post["stoch"].shape == (B, T, CFG.stoch * CFG.classes)
     assert post_probs.shape == prior_probs.shape == (B, T, CFG.stoch, CFG.classes)
-    assert torch.allclose(
-        post["stoch"].reshape(B, T, CFG.stoch, CFG.classes).sum(-1), torch.ones(B, T, CFG.stoch)
-    )
+    assert torch.allclose(post["stoch"].reshape(B, T, CFG.stoch, CFG.classes).sum(-1), torch.ones(B, T, CFG.stoch))
     feat = wm.rssm.feat(post)
     recon = wm.decoder(feat)
     for key, size in obs_spec.vectors.items():
@@ -67,13 +62,11 @@ def test_shapes_through_every_module(obs, action):
     assert traj["feat"].shape == (CFG.horizon + 1, B * T, wm.rssm.feat_dim)
     assert traj["action"].shape == (CFG.horizon, B * T, act_spec.dim)
     assert traj["logp"].shape == traj["entropy"].shape == (CFG.horizon, B * T)
-    actor_loss, _, out = beh.actor_loss(wm, post, torch.ones(B, T))
+    actor_loss, _, out = beh.actor_loss(wm, post)
     critic_loss, _ = beh.critic_loss(out)
     assert torch.isfinite(actor_loss) and torch.isfinite(critic_loss)
     if not act_spec.is_continuous:  # concatenated one-hots, exactly one per dimension
-        assert torch.allclose(
-            traj["action"].sum(-1), torch.full((CFG.horizon, B * T), float(len(act_spec.nvec)))
-        )
+        assert torch.allclose(traj["action"].sum(-1), torch.full((CFG.horizon, B * T), float(len(act_spec.nvec))))
 
 
 def test_multicategorical_masks_padded_classes():
@@ -99,7 +92,8 @@ def test_symlog_inverse_and_twohot_mean(x):
     th = TwoHot(255, 20.0).double()
     weights = th.encode(t)
     assert torch.allclose(weights.sum(-1), torch.ones(1, dtype=torch.float64))
-    assert torch.allclose(symexp((weights * th.bins).sum(-1)), t, rtol=1e-6, atol=1e-6)
+    clipped = t.clamp(th.bins[0], th.bins[-1])
+    assert torch.allclose((weights * th.bins).sum(-1), clipped, rtol=1e-6, atol=1e-6)
 
 
 def test_lambda_returns_match_recursive_definition():
@@ -133,4 +127,4 @@ def test_replay_fifo_boundaries_and_npz_roundtrip(tmp_path):
     rb2 = ReplayBuffer(spec, action_dim=2, capacity=10)
     rb2.load(tmp_path / "r.npz")
     s2 = rb2.sample(64, 4, np.random.default_rng(0))
-    assert all(np.array_equal(sample[k], s2[k]) for k in sample)
+    assert all(np.array_equal(sample[k], s2[k]) for k in sample if k != "index")

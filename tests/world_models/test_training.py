@@ -36,11 +36,11 @@ def _with_grad(module):
 def test_actor_loss_reaches_only_actor_and_critic_loss_only_critic(action, actor_grad):
     wm, beh, start = _setup(action, actor_grad)
     # non-zero reward and value heads, so the dynamics gradient is not trivially zero
-    for head in (wm.reward_head[-1], beh.critic.net[-1]):
+    for head in (wm.reward_head[-1], beh.critic.net[-1], beh.actor.net[-1]):
         torch.nn.init.normal_(head.weight, std=0.5)
     expected = {"auto": "dynamics" if action == "box" else "reinforce"}.get(actor_grad, actor_grad)
     assert beh.actor_grad == expected
-    loss, _, traj = beh.actor_loss(wm, start, torch.ones(6))
+    loss, _, traj = beh.actor_loss(wm, start)
     loss.backward()
     assert all(p.requires_grad for p in wm.parameters())  # un-frozen again afterwards
     assert _with_grad(beh.actor) == {n for n, _ in beh.actor.named_parameters()}
@@ -54,9 +54,7 @@ def test_actor_loss_reaches_only_actor_and_critic_loss_only_critic(action, actor
 
 def test_world_model_loss_falls_on_fixed_dataset():
     torch.manual_seed(0)
-    agent = Dreamer(
-        gym.make("Pendulum-v1"), config=DreamerConfig.from_preset("tiny", learning_starts=10_000), seed=0
-    )
+    agent = Dreamer(gym.make("Pendulum-v1"), config=DreamerConfig.from_preset("tiny", learning_starts=10_000), seed=0)
     agent.learn(400, progress_bar=False)  # random data only (learning_starts not reached)
     batch = agent._batch_to_torch(agent.replay.sample(8, 16, np.random.default_rng(0)))
     opt = torch.optim.Adam(agent.world_model.parameters(), lr=3e-3)
