@@ -58,6 +58,9 @@ class Args:
     """torch intra-op threads."""
     train_ratio: float = 0.0
     """Override the preset's train ratio (replayed steps per env step); 0 keeps the preset's."""
+    actor_grad: str = ""
+    """Override the preset's actor gradient: reinforce (official), dynamics (backprop through the model)
+    or auto (dynamics for Box actions); empty keeps the preset's."""
     obs_keys: str = ""
     """Comma-separated observation keys the encoder (so the actor) reads. Empty: all keys, except on
     Dactyl (an observation with the policy keys and "state"): gym_dactyl.POLICY_KEYS."""
@@ -229,6 +232,8 @@ def main() -> None:
         if args.resume:
             print(f"no checkpoint at {checkpoint}; starting fresh")
         overrides: dict[str, object] = {"train_ratio": args.train_ratio} if args.train_ratio else {}
+        if args.actor_grad:
+            overrides["actor_grad"] = args.actor_grad
         overrides.update(default_keys(env.observation_space, args.obs_keys, args.decoder_keys))
         config = DreamerConfig.from_preset(args.preset, **overrides)
         agent = Dreamer(env, config=config, seed=args.seed, tensorboard_log=str(logdir / "tb"))

@@ -195,9 +195,15 @@ class Behavior(nn.Module):
         actions, logps, ents = [], [], []
         for _ in range(horizon):
             dist = self.actor(feats[-1].detach())
-            action = dist.rsample() if backprop else dist.sample()
+            if backprop:
+                action = dist.rsample()
+                logp = dist.log_prob(action.detach())
+            else:
+                # log-density of the unclipped draw: the clipped action's would bias REINFORCE (see
+                # BoundedNormal.sample_with_log_prob)
+                action, logp = dist.sample_with_log_prob()
             actions.append(action)
-            logps.append(dist.log_prob(action.detach()))
+            logps.append(logp)
             ents.append(dist.entropy())
             # one actor forward per step (kept for its log-prob and entropy); the dynamics run without
             # autograd for REINFORCE

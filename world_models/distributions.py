@@ -170,8 +170,25 @@ class BoundedNormal(td.Distribution):
         with torch.no_grad():
             return self.rsample(sample_shape)
 
+    def sample_with_log_prob(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """An action for REINFORCE: ``(clip(x, -1, 1), log_prob(x))`` of one unclipped draw ``x``.
+
+        The log-density is that of the draw itself, so ``E[grad log_prob] = 0`` and the score-function
+        gradient stays unbiased; the clipped action is a fixed function of the draw (what the env and the
+        dynamics receive). The log-density of the *clipped* value would not be: for a mean near a bound,
+        clipping shrinks ``x - mean`` on that side, so any advantage offset (e.g. a critic that still
+        overestimates) pushes the mean into the bound (issue 14's Pendulum regression).
+        """
+        with torch.no_grad():
+            x = self.base.sample()
+        return x.clamp(-1.0, 1.0), self.base.log_prob(x)
+
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        """Log density of the underlying Normal."""
+        """Log density of the underlying Normal.
+
+        For score-function gradients pass the unclipped draw (see :meth:`sample_with_log_prob`), not the
+        clipped action.
+        """
         return self.base.log_prob(value)
 
     def entropy(self) -> torch.Tensor:
@@ -229,6 +246,11 @@ class MultiCategorical(td.Distribution):
         """Sample without gradients."""
         with torch.no_grad():
             return self.rsample(sample_shape)
+
+    def sample_with_log_prob(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(action, log_prob(action))`` of one draw (the same interface as :class:`BoundedNormal`)."""
+        action = self.sample()
+        return action, self.log_prob(action)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         """Sum of per-dimension log-probabilities of a concatenated one-hot value."""
