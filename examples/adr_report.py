@@ -47,8 +47,14 @@ POLICIES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         "runs/adr_eval/cpu_adr",
         ("docs/adr_runs/cpu_adr_metrics.json",),
     ),
+    "cpu_adr_2m": (
+        "(c) resumed to 2.04M steps (reference)",
+        f"{E} --checkpoint policies/cpu_adr_2m {COND} --out runs/adr_eval/cpu_adr_2m",
+        "runs/adr_eval/cpu_adr_2m",
+        (),
+    ),
     "cpu_norand_2m": (
-        "(a) resumed to 2.04M steps (more than the budget; reference)",
+        "(a) resumed to 2.04M steps (reference)",
         f"{E} --checkpoint policies/cpu_norand_2m {COND} --out runs/adr_eval/cpu_norand",
         "runs/adr_eval/cpu_norand",
         (),
