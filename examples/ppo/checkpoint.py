@@ -273,17 +273,22 @@ def save_checkpoint(path: str | os.PathLike, model: RecurrentPPO, meta: dict[str
             **(meta or {}),
         }
         (tmp / META_FILE).write_text(json.dumps(info, indent=2, default=_json_default))
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _move_into_place(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _move_into_place(tmp: Path, path: Path) -> None:
+    """Replace the directory ``path`` (if any) by the finished directory ``tmp``; a reader never sees half."""
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def export_policy(src: str | os.PathLike, out: str | os.PathLike, note: dict[str, Any] | None = None) -> Path:
@@ -327,13 +332,7 @@ def export_policy(src: str | os.PathLike, out: str | os.PathLike, note: dict[str
         meta.update(policy_only=True, exported_from=str(ckpt))
         meta.update(note or {})
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
