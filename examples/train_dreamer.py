@@ -48,6 +48,10 @@ class Args:
     fresh if there is none. (train_ppo.py's --resume takes a checkpoint directory instead: PPO runs keep several.)"""
     max_minutes: float = 0.0
     """Stop (and checkpoint) after this much wall-clock time; 0 means no limit."""
+    max_cpu_minutes: float = 0.0
+    """Stop (and checkpoint) after this process has used this much CPU time (all its threads: with --threads 1
+    on a shared machine, the time it had a core); 0 means no limit. Counts this invocation only, like
+    --max-minutes."""
     checkpoint_every: int = 5_000
     """Write an atomic checkpoint every this many env steps."""
     eval_every: int = 2_000
@@ -82,7 +86,7 @@ def parse_env_kwargs(text: str) -> dict[str, object]:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(
-            f"--env-kwargs must be a JSON object such as '{{\"goal\": \"z\"}}', got {text!r} ({err})"
+            f'--env-kwargs must be a JSON object such as \'{{"goal": "z"}}\', got {text!r} ({err})'
         ) from None
     if not isinstance(value, dict):
         raise ValueError(f"--env-kwargs must be a JSON object (a dict of keyword arguments), got {text!r}")
@@ -104,7 +108,7 @@ def evaluate(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> float:
 
 
 class TrainingMonitor:
-    """Callback: CSV logs, periodic evaluation and checkpoints, wall-clock limit."""
+    """Callback: CSV logs, periodic evaluation and checkpoints, wall-clock and CPU-time limits."""
 
     def __init__(self, args: Args, logdir: Path, eval_env: gym.Env, t0: float) -> None:
         self.args, self.logdir, self.eval_env, self.t0 = args, logdir, eval_env, t0
@@ -120,30 +124,33 @@ class TrainingMonitor:
         assert agent is not None
         step = agent.num_timesteps
         elapsed = time.time() - self.t0
+        cpu = time.process_time()
         for t, ret, length in agent.episode_log[self.episodes_seen :]:
             _append_csv(
                 self.logdir / "episodes.csv",
-                ["timesteps", "return", "length", "wall_s", "updates"],
-                [t, f"{ret:.3f}", length, f"{elapsed:.1f}", agent.num_updates],
+                ["timesteps", "return", "length", "wall_s", "updates", "cpu_s"],
+                [t, f"{ret:.3f}", length, f"{elapsed:.1f}", agent.num_updates, f"{cpu:.1f}"],
             )
         self.episodes_seen = len(agent.episode_log)
         if self.args.eval_every and step % self.args.eval_every == 0:
             score = evaluate(agent, self.eval_env, self.args.eval_episodes, seed=10_000)
             _append_csv(
                 self.logdir / "eval.csv",
-                ["timesteps", "mean_return", "wall_s", "updates"],
-                [step, f"{score:.3f}", f"{elapsed:.1f}", agent.num_updates],
+                ["timesteps", "mean_return", "wall_s", "updates", "cpu_s"],
+                [step, f"{score:.3f}", f"{elapsed:.1f}", agent.num_updates, f"{cpu:.1f}"],
             )
             print(
-                f"[eval] step {step} updates {agent.num_updates} wall {elapsed:.0f}s mean return {score:.1f}",
+                f"[eval] step {step} updates {agent.num_updates} wall {elapsed:.0f}s cpu {cpu:.0f}s "
+                f"mean return {score:.1f}",
                 flush=True,
             )
         if step % self.args.checkpoint_every == 0:
             agent.save(self.logdir / "checkpoint.pt", include_replay=True)
         if self.args.max_minutes and elapsed > 60 * self.args.max_minutes:
-            print(
-                f"[stop] wall-clock limit of {self.args.max_minutes} min reached at step {step}", flush=True
-            )
+            print(f"[stop] wall-clock limit of {self.args.max_minutes} min reached at step {step}", flush=True)
+            return False
+        if self.args.max_cpu_minutes and cpu > 60 * self.args.max_cpu_minutes:
+            print(f"[stop] CPU-time limit of {self.args.max_cpu_minutes} min reached at step {step}", flush=True)
             return False
         return True
 
@@ -217,6 +224,10 @@ def default_keys(space: gym.Space, obs_keys: str, decoder_keys: str) -> dict[str
 
 def main() -> None:
     args = parse_args()
+    for name in ("max_minutes", "max_cpu_minutes"):
+        value = getattr(args, name)
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be a finite number >= 0 (0: no limit), got {value}")
     torch.set_num_threads(args.threads)
     logdir = Path(args.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -250,8 +261,14 @@ def main() -> None:
     final = evaluate(agent, eval_env, 10, seed=20_000)
     _append_csv(
         logdir / "final.csv",
-        ["timesteps", "updates", "wall_s", "eval_10_episodes_mean_return"],
-        [agent.num_timesteps, agent.num_updates, f"{time.time() - t0:.1f}", f"{final:.3f}"],
+        ["timesteps", "updates", "wall_s", "eval_10_episodes_mean_return", "cpu_s"],
+        [
+            agent.num_timesteps,
+            agent.num_updates,
+            f"{time.time() - t0:.1f}",
+            f"{final:.3f}",
+            f"{time.process_time():.1f}",
+        ],
     )
     plot_curve(logdir, f"Dreamer ({args.preset}) on {args.env}")
     print(

@@ -125,3 +125,43 @@ def test_plot_curve_script(tmp_path):
         timeout=120,
     )
     assert proc.returncode != 0 and "--baseline must look like LABEL=NUMBER" in proc.stderr
+
+
+@pytest.mark.parametrize("flag,value", [("--max-cpu-minutes", "-1"), ("--max-minutes", "nan")])
+def test_train_dreamer_rejects_bad_time_limits(tmp_path, flag, value):
+    proc = subprocess.run(
+        [sys.executable, "examples/train_dreamer.py", "--logdir", str(tmp_path), flag, value],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "ValueError" in proc.stderr and flag in proc.stderr and value in proc.stderr
+
+
+def test_train_dreamer_cpu_limit_stops_and_logs_cpu_seconds(tmp_path):
+    out = _run(
+        "examples/train_dreamer.py",
+        "--env",
+        "CartPole-v1",
+        "--preset",
+        "tiny",
+        "--logdir",
+        str(tmp_path),
+        "--no-progress-bar",
+        "--eval-every",
+        "50",
+        "--eval-episodes",
+        "1",
+        "--train-ratio",
+        "8",
+        "--total-timesteps",
+        "100000",
+        "--max-cpu-minutes",
+        "0.0001",
+    )
+    assert "CPU-time limit" in out and "done: 100000 env steps" not in out
+    header = (tmp_path / "final.csv").read_text().splitlines()[0]
+    assert header.endswith(",cpu_s")
