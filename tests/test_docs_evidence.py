@@ -9,6 +9,9 @@ the doc, written by the command the doc names. Enforced here:
   ``docs/`` path it names exists;
 * every ``docs/`` path named in the prose of README.md and docs/*.md (outside fenced command blocks, which may name
   outputs still to be written) and every relative Markdown link target exists.
+* docs/adr.md's evaluation and training tables are what ``examples/adr_report.py --from-json docs/adr_eval.json``
+  and ``examples/ppo_steps_table.py docs/adr_runs/*_metrics.json`` print (docs/ppo.md's are checked in
+  tests/test_docs_commands.py).
 
 Figures without raw data that cannot be re-measured belong in a doc's "History (no raw data)" note, not in these
 tables. ``make docs-check`` runs this module.
@@ -16,7 +19,10 @@ tables. ``make docs-check`` runs this module.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,6 +110,32 @@ def test_no_doc_points_at_missing_evidence() -> None:
     bad = {d.relative_to(ROOT).as_posix(): dangling_references(d.read_text(), d) for d in doc_files()}
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, bad
+
+
+def _printed_rows(*argv: str) -> list[str]:
+    """The Markdown body rows a committed report script prints from committed data."""
+    proc = subprocess.run(
+        [sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ")]
+    return [r for r in rows if not r.startswith(("| policy |", "| steps |"))]
+
+
+def test_adr_tables_are_the_committed_data() -> None:
+    """docs/adr.md's evaluation table and its training table are what the committed JSON prints."""
+    doc = (ROOT / "docs" / "adr.md").read_text().splitlines()
+    rows = _printed_rows("examples/adr_report.py", "--from-json", "docs/adr_eval.json", "--no-plots")
+    assert len(rows) >= 6
+    assert [r for r in rows if r not in doc] == []
+    for run, label in (("cpu_fullrand", "(b) full randomization"), ("cpu_adr", "(c) ADR")):
+        printed = _printed_rows("examples/ppo_steps_table.py", f"docs/adr_runs/{run}_metrics.json",
+                                "--ranges", "490000:510000", "1380000:1410000")  # fmt: skip
+        assert len(printed) == 2
+        for row in printed:  # the doc's rows add the run and leave out the episode length
+            cut = cells(row)
+            assert f"| {label} | " + " | ".join(cut[:-1]) + " |" in doc, (label, row)
 
 
 def test_the_checks_can_fail(tmp_path: Path) -> None:
