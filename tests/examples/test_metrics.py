@@ -85,6 +85,8 @@ def test_dreamer_summarize_on_hand_built_episodes() -> None:
     assert math.isclose(s["return_mean"], returns.mean()) and math.isclose(s["return_std"], returns.std())
     assert s["return_median"] == (5.25 + 11.5) / 2
     assert s["consecutive_successes_mean"] == 2.0 and s["success_rate"] == 0.75 and s["drop_rate"] == 0.25
+    assert math.isclose(s["consecutive_successes_std"], math.sqrt(14 / 4)) and s["consecutive_successes_median"] == 1.5
+    assert math.isclose(s["rotation_progress_mean"], (1.0 + 1.5 + 0.25 + 1.0) / 4)
     plain = dreamer_summarize([{"return": -1.0, "length": 200}, {"return": -3.0, "length": 200}])
     assert plain["return_mean"] == -2.0 and plain["return_std"] == 1.0 and "success_rate" not in plain
 
