@@ -9,6 +9,7 @@ the doc, written by the command the doc names. Enforced here:
   ``docs/`` path it names exists;
 * every ``docs/`` path named in the prose of README.md and docs/*.md (outside fenced command blocks, which may name
   outputs still to be written) and every relative Markdown link target exists.
+* every evaluation row of docs/ppo.md is printed by ``examples/ppo_eval_report.py`` from committed JSON;
 * docs/adr.md's evaluation and training tables are what ``examples/adr_report.py --from-json docs/adr_eval.json``
   and ``examples/ppo_steps_table.py docs/adr_runs/*_metrics.json`` print (docs/ppo.md's are checked in
   tests/test_docs_commands.py).
@@ -136,6 +137,18 @@ def test_adr_tables_are_the_committed_data() -> None:
         for row in printed:  # the doc's rows add the run and leave out the episode length
             cut = cells(row)
             assert f"| {label} | " + " | ".join(cut[:-1]) + " |" in doc, (label, row)
+
+
+def test_every_evaluation_row_of_ppo_md_is_printed_from_committed_json() -> None:
+    """The converse of tests/test_docs_commands.py's check: no evaluation row of docs/ppo.md (``| policy | 8 s |`` or
+    ``| policy | 80 s |``) is typed by hand; each is printed by ``examples/ppo_eval_report.py`` from committed JSON."""
+    printed = set(_printed_rows("examples/ppo_eval_report.py", "--from-json", "docs/ppo_eval.json", "--no-plots"))
+    printed |= set(_printed_rows("examples/ppo_eval_report.py", "--set", "fidelity", "--from-json",
+                                 "docs/ppo_fidelity_eval.json", "--no-plots"))  # fmt: skip
+    doc = (ROOT / "docs" / "ppo.md").read_text().splitlines()
+    rows = [ln for ln in doc if re.match(r"\| [^|]+ \| (8|80) s \| ", ln)]
+    assert len(rows) >= 60
+    assert [r for r in rows if r not in printed] == []
 
 
 def test_the_checks_can_fail(tmp_path: Path) -> None:
