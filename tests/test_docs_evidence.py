@@ -9,6 +9,8 @@ the doc, written by the command the doc names. Enforced here:
   ``docs/`` path it names exists;
 * every ``docs/`` path named in the prose of README.md and docs/*.md (outside fenced command blocks, which may name
   outputs still to be written) and every relative Markdown link target exists.
+* every fenced ``python examples/ppo_steps_table.py docs/...json`` command in docs/*.md is followed by the table it
+  prints;
 * every evaluation row of docs/ppo.md is printed by ``examples/ppo_eval_report.py`` from committed JSON;
 * docs/adr.md's evaluation and training tables are what ``examples/adr_report.py --from-json docs/adr_eval.json``
   and ``examples/ppo_steps_table.py docs/adr_runs/*_metrics.json`` print (docs/ppo.md's are checked in
@@ -122,6 +124,26 @@ def _printed_rows(*argv: str) -> list[str]:
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ")]
     return [r for r in rows if not r.startswith(("| policy |", "| steps |"))]
+
+
+def test_every_steps_table_command_prints_the_table_below_it() -> None:
+    """Each fenced ``python examples/ppo_steps_table.py docs/<committed JSON> ...`` command of docs/*.md is followed,
+    row for row, by the table it prints (commands reading an uncommitted ``runs/`` file are history)."""
+    checked = 0
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text()
+        lines = text.splitlines()
+        for block in FENCE.findall(text):
+            for line in block.replace("\\\n", " ").splitlines():
+                argv = line.split("#")[0].split()
+                if argv[:2] != ["python", "examples/ppo_steps_table.py"] or not (ROOT / argv[2]).is_file():
+                    continue
+                rows = _printed_rows(*argv[1:])
+                assert rows and rows[0] in lines, (doc.name, line)
+                start = lines.index(rows[0])
+                assert lines[start : start + len(rows)] == rows, (doc.name, line)
+                checked += 1
+    assert checked >= 3
 
 
 def test_adr_tables_are_the_committed_data() -> None:
