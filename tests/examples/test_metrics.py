@@ -1,8 +1,9 @@
-"""The statistics behind every published PPO / Dreamer figure, on hand-built episodes with known answers.
+"""The statistics behind every published PPO / Dreamer / pose figure, on hand-built data with known answers.
 
 ``ppo.rollout.summarize`` (evaluate.py's Table-3 summary: mean ± std / median, success and drop rates),
-``evaluate_dreamer.summarize`` and ``DactylMetricsCallback``'s ``metrics.csv`` row. Standard deviations are
-population standard deviations (``ddof=0``), as printed in the docs.
+``evaluate_dreamer.summarize``, ``train_pose_estimator.summarize`` (the pose-error tables of docs/vision.md) and
+``DactylMetricsCallback``'s ``metrics.csv`` row. Standard deviations are population standard deviations
+(``ddof=0``), as printed in the docs.
 """
 
 from __future__ import annotations
@@ -84,8 +85,26 @@ def test_dreamer_summarize_on_hand_built_episodes() -> None:
     assert math.isclose(s["return_mean"], returns.mean()) and math.isclose(s["return_std"], returns.std())
     assert s["return_median"] == (5.25 + 11.5) / 2
     assert s["consecutive_successes_mean"] == 2.0 and s["success_rate"] == 0.75 and s["drop_rate"] == 0.25
+    assert math.isclose(s["consecutive_successes_std"], math.sqrt(14 / 4)) and s["consecutive_successes_median"] == 1.5
+    assert math.isclose(s["rotation_progress_mean"], (1.0 + 1.5 + 0.25 + 1.0) / 4)
     plain = dreamer_summarize([{"return": -1.0, "length": 200}, {"return": -3.0, "length": 200}])
     assert plain["return_mean"] == -2.0 and plain["return_std"] == 1.0 and "success_rate" not in plain
+
+
+def test_pose_estimator_summarize_on_hand_built_errors() -> None:
+    """``train_pose_estimator.summarize``: the mean ± std (median, p90) of docs/vision.md's pose-error tables."""
+    pytest.importorskip("torch")
+    from train_pose_estimator import summarize as pose_summarize
+
+    mm = np.array([10.0, 12.0, 14.0, 16.0, 48.0])
+    deg = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    s = pose_summarize(mm, deg)
+    assert s["n"] == 5
+    assert s["position_mm_mean"] == 20.0 and s["position_mm_median"] == 14.0
+    assert math.isclose(s["position_mm_std"], math.sqrt((100 + 64 + 36 + 16 + 784) / 5))  # population std
+    assert math.isclose(s["position_mm_p90"], 16.0 + 0.6 * (48.0 - 16.0))  # linear interpolation, rank 3.6
+    assert (s["rotation_deg_mean"], s["rotation_deg_median"]) == (3.0, 3.0)
+    assert math.isclose(s["rotation_deg_std"], math.sqrt(2.0)) and math.isclose(s["rotation_deg_p90"], 4.6)
 
 
 def _step(cb: DactylMetricsCallback, infos: list[dict], dones: list[bool]) -> None:

@@ -391,7 +391,7 @@ def test_adr_flags_and_presets() -> None:
         apply_preset(TrainArgs(preset="cpu-adr", adr_boundary_probability=1.5))
 
 
-def test_locked_wrist_trains_and_evaluates_end_to_end(tmp_path: Path) -> None:
+def test_locked_wrist_runs_through_training_and_evaluation_smoke(tmp_path: Path) -> None:
     """--wrist locked: 18 actions through training, checkpoint meta, evaluation (which takes the checkpoint's wrist)."""
     final = train_ppo.main(["--total-timesteps", "64", "--n-envs", "1", "--wrist", "locked", "--logdir",
                             str(tmp_path / "run"), "--checkpoint-every", "0", "--no-video", *TINY])  # fmt: skip

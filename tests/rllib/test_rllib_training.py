@@ -18,7 +18,7 @@ def ray_local():
     ray.shutdown()
 
 
-def test_train_resume_evaluate(tmp_path, ray_local):
+def test_train_resume_evaluate_smoke(tmp_path, ray_local):
     import evaluate_rllib
     import train_rllib
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_train_pose_estimator_script(tmp_path):
+def test_train_pose_estimator_script_smoke(tmp_path):
     cmd = [
         sys.executable, str(ROOT / "examples" / "train_pose_estimator.py"), "--out", str(tmp_path),
         "--num-samples", "24", "--num-test", "4", "--epochs", "2", "--batch-size", "8",

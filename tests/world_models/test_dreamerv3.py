@@ -199,7 +199,7 @@ def test_sb3_eval_and_progress_bar_callbacks_work(tmp_path):
     assert agent.get_env().num_envs == 1 and agent.get_vec_normalize_env() is None
 
 
-def test_bfloat16_compute_dtype_trains_with_float32_state():
+def test_bfloat16_compute_dtype_updates_keep_float32_state():
     torch.manual_seed(0)
     cfg = DreamerConfig.from_preset("tiny", compute_dtype="bfloat16", learning_starts=10**9)
     agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from wrappers.action_delay import ActionDelay
 
-FAST = settings(max_examples=20, deadline=None, derandomize=True)  # same examples every run
+FAST = settings(max_examples=20, deadline=None)  # derandomized by the "ci" profile (tests/conftest.py)
 
 
 def test_defaults_are_dactyl_app_c2(box_fake):
