@@ -457,8 +457,10 @@ class DactylWarpVectorEnv(VectorEnv):
         return self._out(obs), self._out(reward), self._out(terminated), self._out(truncated), self._out(info)
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Close the sampler (restores its nominal model)."""
-        self._sampler.close()
+        """Close the sampler (restores its nominal model); a no-op when ``__init__`` failed before building it."""
+        sampler = getattr(self, "_sampler", None)
+        if sampler is not None:
+            sampler.close()
 
     # ------------------------------------------------------------------ resets
     def _reset_worlds(self, idx: np.ndarray, seeds: list[int] | None = None) -> None:

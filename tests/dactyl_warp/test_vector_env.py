@@ -61,6 +61,14 @@ def test_num_envs_must_be_positive_integer(n):
         DactylWarpVectorEnv(n, device="cpu")
 
 
+def test_failed_construction_closes_cleanly():
+    """A constructor that raised leaves an object whose close() (called by gymnasium's __del__) does not fail."""
+    env = DactylWarpVectorEnv.__new__(DactylWarpVectorEnv)
+    with pytest.raises(ValueError, match="unknown name"):
+        env.__init__(1, device="cpu", randomizations={"mass": {}})
+    env.close()  # before the fix: AttributeError '_sampler', reported as an unraisable exception at GC
+
+
 def test_unknown_and_unsupported_randomizations_raise():
     with pytest.raises(ValueError, match="unknown name 'mass'"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"mass": {}})
