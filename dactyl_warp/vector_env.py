@@ -114,6 +114,16 @@ PHYSICS_FIELDS: tuple[str, ...] = (
 ArrayType = Literal["torch", "numpy"]
 
 
+def _with_defaults(name: str, kwargs: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A wrapper's kwargs completed with its signature's defaults; unknown names raise ``ValueError``."""
+    unknown = set(kwargs) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"randomizations[{name!r}]: unknown argument(s) {sorted(unknown)}; expected some of {sorted(defaults)}"
+        )
+    return {**defaults, **kwargs}
+
+
 class DactylWarpVectorEnv(VectorEnv):
     """N Dactyl-v0 worlds on MuJoCo Warp (see the module docstring for semantics).
 
@@ -548,13 +558,7 @@ class DactylWarpVectorEnv(VectorEnv):
         """ActionDelay's kwargs (defaults from its signature) -> probability, delay_steps, fill; None when off."""
         if kwargs is None:
             return None
-        unknown = set(kwargs) - set(ACTION_DELAY_DEFAULTS)
-        if unknown:
-            raise ValueError(
-                f"randomizations['action_delay']: unknown argument(s) {sorted(unknown)}; "
-                f"expected some of {sorted(ACTION_DELAY_DEFAULTS)}"
-            )
-        p = {**ACTION_DELAY_DEFAULTS, **kwargs}
+        p = _with_defaults("action_delay", kwargs, ACTION_DELAY_DEFAULTS)
         fill = p["fill"]
         if isinstance(fill, bool) or not isinstance(fill, int | float) or not -1.0 <= fill <= 1.0:
             raise ValueError(f"randomizations['action_delay']['fill'] must be a number in [-1, 1], got {fill!r}")
@@ -569,13 +573,7 @@ class DactylWarpVectorEnv(VectorEnv):
         """ActionNoise's kwargs (defaults from its signature) -> the σ in [-1, 1] action units, or None when off."""
         if kwargs is None:
             return None
-        unknown = set(kwargs) - set(ACTION_NOISE_DEFAULTS)
-        if unknown:
-            raise ValueError(
-                f"randomizations['action_noise']: unknown argument(s) {sorted(unknown)}; "
-                f"expected some of {sorted(ACTION_NOISE_DEFAULTS)}"
-            )
-        p = {**ACTION_NOISE_DEFAULTS, **kwargs}
+        p = _with_defaults("action_noise", kwargs, ACTION_NOISE_DEFAULTS)
         scale = check_scale("scale", p["scale"])
         if not p["enabled"] or scale == 0.0:
             return None
