@@ -4,10 +4,10 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 128-unit dense + LSTM, n_steps 256, batch 512, 4 epochs), every variant trains for ``--steps`` env steps
 (whole rollouts) and is timed from building its envs to the end of ``learn`` (start-up included):
 
-* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: ``n_envs // cores`` envs stepped by the
-  training process and the others by one worker process per remaining core, several envs per worker,
-  observations through shared memory; lean rollout inference, ``ppo.lean.LeanRollout``; the critic overlapped
-  with env stepping; ``AsymmetricRecurrentPolicy`` with the fused LSTM update; ``FusedVecNormalize``);
+* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: one worker process per core, several envs
+  per worker, observations through shared memory — ``--env-in-process`` envs stepped by the training process
+  instead, default none; lean rollout inference, ``ppo.lean.LeanRollout``; the critic overlapped with env
+  stepping; ``AsymmetricRecurrentPolicy`` with the fused LSTM update; ``FusedVecNormalize``);
 * ``before``: the same model on SB3's ``SubprocVecEnv``, one process per env (the pipeline before issue 13);
 * ``sb3``: plain sb3-contrib, ``RecurrentPPO("MultiInputLstmPolicy")`` on ``SubprocVecEnv`` + ``VecNormalize``,
   LSTM and layer sizes of the preset (what a user would write first);
@@ -16,9 +16,9 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
   (``ppo.pipeline.UpdateThreads``);
 * the pieces of the pipeline alone (not run by default), each against ``previous``, the pipeline as it was before the
   lean inference and the in-process envs (every env in worker processes, sb3-contrib's inference calls):
-  ``lean`` (``previous`` + ``ppo.lean.LeanRollout``), ``hybrid`` (``previous`` on the pipeline's vector env:
-  ``--env-in-process`` envs, default ``n_envs // cores``, stepped by the training process and the rest by one
-  worker per remaining core), ``in-process``
+  ``lean`` (``previous`` + ``ppo.lean.LeanRollout``), ``hybrid`` (``previous`` with ``--env-in-process`` envs,
+  default ``n_envs // cores``, stepped by the training process and the rest by one worker per remaining core),
+  ``hybrid-lean`` (both), ``in-process``
   (``previous`` with every env in the training process, no worker);
 * ``floor``: bare ``mujoco.mj_step(nstep=10)`` in N processes at once, replaying trajectories recorded from
   ``Dactyl-v0`` under the untrained policy's action distribution (N(0, e^log_std_init), clipped); resets excluded.
@@ -70,7 +70,7 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
 import gym_dactyl  # noqa: E402,F401  (registers Dactyl-v0)
 
 VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor", "previous", "lean", "hybrid",
-            "in-process")  # fmt: skip
+            "hybrid-lean", "in-process")  # fmt: skip
 #: variants on MultiEnvSubprocVecEnv with sb3-contrib's inference calls
 SB3_INFERENCE = ("previous", "hybrid", "in-process")
 DEFAULT_VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
@@ -146,8 +146,9 @@ def train_variant(
         raw = make_vec_env(fns, workers=workers, in_process=in_process)
     elif variant in ("previous", "lean"):
         raw = make_vec_env(fns, workers=workers, in_process=0) if args.n_envs > 1 else make_vec_env(fns)
-    elif variant == "hybrid":  # the pipeline's vector env
-        raw = make_vec_env(fns, workers=workers, in_process=in_process)
+    elif variant in ("hybrid", "hybrid-lean"):
+        local = in_process if in_process is not None else args.n_envs // default_workers(args.n_envs)
+        raw = make_vec_env(fns, workers=workers, in_process=local)
     elif variant == "in-process":
         raw = make_vec_env(fns, workers=0)
     elif variant == "before":
@@ -299,6 +300,21 @@ def floor_variant(args: TrainArgs, steps: int) -> dict[str, Any]:
             "processes": args.n_envs}  # fmt: skip
 
 
+def cpu_ceiling(r: dict[str, Any], cores: int = 2) -> dict[str, float]:
+    """CPU milliseconds per env step (whole run, start-up included) of the training process, of each worker
+    (their mean) and of all, and the rate no schedule on ``cores`` idle cores can beat: each process uses at most
+    one core and all of them at most ``cores``, so steps/s <= 1 / max(main, worker, all / cores)."""
+    runs = r.get("runs", [r])
+    steps = float(np.median([x["steps"] for x in runs]))
+    main = float(np.median([x["main_cpu_s"] for x in runs])) / steps * 1e3
+    workers = max(1.0, float(np.median([x["processes"] for x in runs])) - 1)
+    worker_all = float(np.median([x["worker_cpu_s"] for x in runs])) / steps * 1e3
+    worker = worker_all / workers
+    total = main + worker_all
+    return {"main_ms": main, "worker_ms": worker, "all_ms": total,
+            "ceiling": 1e3 / max(main, worker, total / cores)}  # fmt: skip
+
+
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One run's record, or the medians of every figure over several (with the runs under ``"runs"``)."""
     if len(runs) == 1:
@@ -322,7 +338,7 @@ def markdown(record: dict[str, Any]) -> str:
             after = r.get("steps_per_s_after_startup", r["steps_per_s"])
             cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
             lines.append(f"| {n_envs} | {variant} | {r['steps_per_s']:.0f} | {after:.0f} | {cpu:.0f} | "
-                         f"{r['processes']} |")
+                         f"{r['processes']:.0f} |")
     lines += ["", "| n_envs | ratio | wall | after start-up | per CPU-s after start-up |", "|---|---|---|---|---|"]
     for n_envs, row in record["results"].items():
         ratios = row["ratios"]
@@ -330,6 +346,14 @@ def markdown(record: dict[str, Any]) -> str:
             if "(" not in key:
                 lines.append(f"| {n_envs} | {key} | {ratios[key]:.2f} | {ratios[key + ' (after start-up)']:.2f} | "
                              f"{ratios[key + ' (per CPU-s after start-up)']:.2f} |")  # fmt: skip
+    lines += ["", "| n_envs | variant | main process CPU ms / env step | per worker | all processes | "
+              "ceiling on idle cores (env steps/s) |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for n_envs, row in record["results"].items():
+        for variant in record["variants"]:
+            if "main_cpu_s" in row[variant]:
+                c = cpu_ceiling(row[variant], cores=2)
+                lines.append(f"| {n_envs} | {variant} | {c['main_ms']:.2f} | {c['worker_ms']:.2f} | "
+                             f"{c['all_ms']:.2f} | {c['ceiling']:.0f} |")  # fmt: skip
     lines += ["", "| n_envs | variant | " + " | ".join(p.replace("_", " ") for p in PHASES) + " |",
               "|---|---|" + "---|" * len(PHASES)]  # fmt: skip
     for n_envs, row in record["results"].items():
@@ -352,8 +376,8 @@ def main() -> None:
     parser.add_argument("--update-threads", type=int, default=2,
                         help="PPO-update torch threads of the update-threads variant (ppo.pipeline.UpdateThreads)")
     parser.add_argument("--env-in-process", type=int, default=None,
-                        help="envs stepped by the training process in pipeline variants (default: the pipeline's; "
-                             "hybrid: half)")  # fmt: skip
+                        help="envs stepped by the training process (pipeline, randomized, update-threads: "
+                             "default 0; hybrid, hybrid-lean: default n_envs // cores)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of every variant, order reversed every other repeat; figures are medians")
     parser.add_argument("--seed", type=int, default=0)
@@ -398,7 +422,8 @@ def main() -> None:
         for a, b in (("pipeline", "before"), ("pipeline", "sb3"), ("pipeline", "floor"), ("before", "floor"),
                      ("sb3", "floor"), ("randomized", "pipeline"), ("update-threads", "pipeline"),
                      ("pipeline", "previous"), ("lean", "previous"), ("hybrid", "previous"),
-                     ("in-process", "previous"), ("previous", "before")):  # fmt: skip
+                     ("hybrid-lean", "previous"), ("in-process", "previous"), ("previous", "before"),
+                     ("hybrid-lean", "before"), ("hybrid-lean", "sb3")):  # fmt: skip
             if a in row and b in row:
                 ra, rb = row[a], row[b]
                 ratios[f"{a}/{b}"] = ra["steps_per_s"] / rb["steps_per_s"]

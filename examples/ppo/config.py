@@ -75,11 +75,11 @@ class TrainArgs:
     n_envs: int | None = None
     """parallel environments"""
     env_workers: int | None = None
-    """worker processes stepping the envs, each several in a loop (default one per core but one, at most n_envs;
-    0: all in the training process)"""
+    """worker processes stepping the envs, each several in a loop (default one per core, at most n_envs, one fewer
+    with --env-in-process; 0: all in the training process)"""
     env_in_process: int | None = None
-    """envs stepped by the training process while the workers step the rest (default n_envs // cores when
-    --env-workers is not given, else 0)"""
+    """envs stepped by the training process while the workers step the rest (default 0; e.g. 2 of 4 envs on 2
+    cores: one worker steps the other 2)"""
     n_steps: int | None = None
     """rollout length per environment per PPO update"""
     batch_size: int | None = None

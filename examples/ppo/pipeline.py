@@ -30,7 +30,7 @@ from ppo.config import TrainArgs
 from ppo.lean import LeanRollout
 from ppo.normalize import FusedVecNormalize
 from ppo.policy import AsymmetricRecurrentPolicy
-from ppo.vec_env import MultiEnvSubprocVecEnv, default_workers
+from ppo.vec_env import MultiEnvSubprocVecEnv
 
 __all__ = [
     "VEC_ENV_KINDS",
@@ -60,9 +60,9 @@ def make_vec_env(
             in this process.
         kind: one of :data:`VEC_ENV_KINDS`.
         in_process: envs of ``batched`` stepped by this process while the workers step the others
-            (:class:`MultiEnvSubprocVecEnv`'s ``in_process``; ``workers=0`` means all). Default: when ``workers``
-            is left to its default too, ``len(env_fns) // cores`` (this process steps its share like one more
-            worker, so 4 envs on 2 cores are 2 here and 2 in one worker); else 0.
+            (:class:`MultiEnvSubprocVecEnv`'s ``in_process``; ``workers=0`` means all; default 0). E.g. 4 envs on
+            2 cores with ``in_process=2``: 2 here and 2 in one worker. Not the default until measured on an idle
+            machine (docs/ppo.md, "Training throughput").
 
     Raises:
         ValueError: unknown ``kind``, ``workers`` outside ``[0, len(env_fns)]``, ``in_process`` outside
@@ -86,9 +86,7 @@ def make_vec_env(
         raise ValueError(f"in_process={n} leaves no env for workers={workers}")
     if workers == 0 or in_process == n or (workers is None and in_process is None and n == 1):
         return MultiEnvSubprocVecEnv(env_fns, n_workers=0, in_process=n)
-    if in_process is None:
-        in_process = n // default_workers(n) if workers is None else 0
-    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process)
+    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process or 0)
 
 
 def make_vecnormalize(raw: VecEnv, args: TrainArgs, fused: bool = True) -> VecNormalize:

@@ -233,19 +233,19 @@ def test_bad_worker_counts_are_value_errors() -> None:
         apply_preset(TrainArgs(preset="quick", n_envs=2, env_in_process=3))
 
 
-def test_default_layout_steps_a_share_of_the_envs_in_process() -> None:
-    """Default: n_envs // cores envs in the training process, one worker per other core; explicit workers: none."""
+def test_in_process_layout_of_make_vec_env() -> None:
+    """``in_process=k``: the first k envs here, one worker per other core; default: none here."""
     fns = [_tagged_env_fn(r) for r in range(4)]
-    venv = make_vec_env(fns)
+    cores = default_workers(4)
+    venv = make_vec_env(fns, in_process=2)
     try:
-        cores = default_workers(4)
-        assert venv.in_process == 4 // cores and venv.n_workers == (cores - 1 if cores > 1 else 0)
+        assert venv.in_process == 2 and venv.n_workers == min(2, max(1, cores - 1))
         assert venv.get_attr("rank") == [0, 1, 2, 3]
     finally:
         venv.close()
-    venv = make_vec_env(fns, workers=2)
+    venv = make_vec_env(fns)
     try:
-        assert venv.in_process == 0 and venv.n_workers == 2
+        assert venv.in_process == 0 and venv.n_workers == cores
     finally:
         venv.close()
 
