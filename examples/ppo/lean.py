@@ -128,7 +128,7 @@ class LeanRollout:
         if self.std is None or self.std.shape != mean.shape:
             std = th.ones_like(mean) * policy.log_std.exp()  # DiagGaussianDistribution.proba_distribution
             self.std, self.var, self.log_std = std, std**2, std.log()
-        eps = th.empty(mean.shape, dtype=mean.dtype).normal_()  # Normal.rsample
+        eps = th.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_()  # Normal.rsample
         actions = mean + eps * self.std
         log_prob = -((actions - mean) ** 2) / (2 * self.var) - self.log_std - _LOG_SQRT_2PI  # Normal.log_prob
         return actions, log_prob.sum(dim=1), new_states
