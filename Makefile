@@ -58,7 +58,9 @@ bench:
 	$(PYTHON) benchmarks/wrapper_overhead.py --clock cpu --json docs/benchmarks/wrapper_overhead_cpuclock.json
 	$(PYTHON) benchmarks/render_throughput.py --seconds 1 --rounds 5 --json docs/benchmarks/render_throughput.json
 	$(PYTHON) benchmarks/dreamer_throughput.py --presets tiny small --json docs/benchmarks/dreamer_throughput_cpu.json
-	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 4 --steps 32768 \
-	  --variants pipeline before sb3 randomized update-threads floor --json docs/benchmarks/ppo_throughput_cpu.json
-	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 1 2 4 8 --steps 16384 --variants pipeline floor \
-	  --json docs/benchmarks/ppo_throughput_envs.json
+	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 4 --steps 32768 --repeats 2 \
+	  --variants pipeline previous hybrid-lean hybrid in-process before sb3 update-threads floor \
+	  --json docs/benchmarks/ppo_throughput_cpu_idle_remeasure.json
+	$(PYTHON) benchmarks/ppo_throughput.py --preset cpu --n-envs 1 2 4 8 --steps 16384 \
+	  --variants pipeline hybrid-lean floor --json docs/benchmarks/ppo_throughput_envs_idle_remeasure.json
+	$(PYTHON) benchmarks/ppo_inference.py --preset cpu --calls 2000 --blocks 6 --json docs/benchmarks/ppo_inference_cpu.json

@@ -4,14 +4,22 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 128-unit dense + LSTM, n_steps 256, batch 512, 4 epochs), every variant trains for ``--steps`` env steps
 (whole rollouts) and is timed from building its envs to the end of ``learn`` (start-up included):
 
-* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: several envs per worker process,
-  observations through shared memory; ``AsymmetricRecurrentPolicy`` with the fused LSTM update; VecNormalize);
+* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: one worker process per core, several envs
+  per worker, observations through shared memory — ``--env-in-process`` envs stepped by the training process
+  instead, default none; lean rollout inference, ``ppo.lean.LeanRollout``; the critic overlapped with env
+  stepping; ``AsymmetricRecurrentPolicy`` with the fused LSTM update; ``FusedVecNormalize``);
 * ``before``: the same model on SB3's ``SubprocVecEnv``, one process per env (the pipeline before issue 13);
 * ``sb3``: plain sb3-contrib, ``RecurrentPPO("MultiInputLstmPolicy")`` on ``SubprocVecEnv`` + ``VecNormalize``,
   LSTM and layer sizes of the preset (what a user would write first);
 * ``randomized``: the pipeline under the full randomization stack (``--randomization all``);
 * ``update-threads`` (not run by default): the pipeline with ``--update-threads`` torch threads during the PPO update
   (``ppo.pipeline.UpdateThreads``);
+* the pieces of the pipeline alone (not run by default), each against ``previous``, the pipeline as it was before the
+  lean inference and the in-process envs (every env in worker processes, sb3-contrib's inference calls):
+  ``lean`` (``previous`` + ``ppo.lean.LeanRollout``), ``hybrid`` (``previous`` with ``--env-in-process`` envs,
+  default ``n_envs // cores``, stepped by the training process and the rest by one worker per remaining core),
+  ``hybrid-lean`` (both), ``in-process``
+  (``previous`` with every env in the training process, no worker);
 * ``floor``: bare ``mujoco.mj_step(nstep=10)`` in N processes at once, replaying trajectories recorded from
   ``Dactyl-v0`` under the untrained policy's action distribution (N(0, e^log_std_init), clipped); resets excluded.
 
@@ -23,6 +31,11 @@ vector step), policy inference during rollouts, the PPO update, other (rollout b
 start-up (processes, model).
 
     python benchmarks/ppo_throughput.py [--preset cpu] [--n-envs 4] [--steps 32768] [--variants ...] [--json out.json]
+    python benchmarks/ppo_throughput.py --variants previous lean --repeats 4 ...   # A/B, order reversed every repeat
+
+With ``--repeats R`` every variant runs R times, in the given order on even repeats and reversed on odd ones (so
+neither variant always runs first on a machine whose load drifts); each figure is the median over the repeats and
+the JSON keeps every run.
     python benchmarks/ppo_throughput.py --from-json out.json   # the Markdown tables of docs/ppo.md
 """
 
@@ -56,7 +69,10 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
 
 import gym_dactyl  # noqa: E402,F401  (registers Dactyl-v0)
 
-VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor")
+VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor", "previous", "lean", "hybrid",
+            "hybrid-lean", "in-process")  # fmt: skip
+#: variants on MultiEnvSubprocVecEnv with sb3-contrib's inference calls
+SB3_INFERENCE = ("previous", "hybrid", "in-process")
 DEFAULT_VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
 PHASES = ("env_stepping", "ipc_and_vecnormalize", "inference", "update", "other", "startup")
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -103,18 +119,21 @@ def _worker_pids(venv: VecEnv) -> list[int]:
     return [p.pid for p in getattr(venv, "processes", [])]
 
 
-def _worker_groups(venv: VecEnv) -> list[list[int]]:
-    """Env indices stepped one after another by each process."""
+def _worker_groups(venv: VecEnv) -> tuple[list[int], list[list[int]]]:
+    """Env indices stepped by the training process, and those stepped one after another by each worker process."""
     if hasattr(venv, "groups"):
-        return [list(g) for g in venv.groups]
+        groups = [list(g) for g in venv.groups]
+        local = getattr(venv, "in_process", 0)
+        return (groups[0] if local else []), groups[1:] if local else groups
     if isinstance(venv, SubprocVecEnv):
-        return [[i] for i in range(venv.num_envs)]
-    return [list(range(venv.num_envs))]  # in this process
+        return [], [[i] for i in range(venv.num_envs)]
+    return list(range(venv.num_envs)), []  # in this process
 
 
 def train_variant(
-    variant: str, args: TrainArgs, steps: int, workers: int | None, update_threads: int = 1
-) -> dict[str, Any]:
+    variant: str, args: TrainArgs, steps: int, workers: int | None, update_threads: int = 1,
+    in_process: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Train one variant for ``steps`` env steps; throughput, CPU time and the wall-time split."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
     groups = {g: variant == "randomized" for g in ("observation", "physics", "unmodeled")}
@@ -124,7 +143,14 @@ def train_variant(
         for rank in range(args.n_envs)
     ]  # fmt: skip
     if variant in ("pipeline", "randomized", "update-threads"):
-        raw = make_vec_env(fns, workers=workers)
+        raw = make_vec_env(fns, workers=workers, in_process=in_process)
+    elif variant in ("previous", "lean"):
+        raw = make_vec_env(fns, workers=workers, in_process=0) if args.n_envs > 1 else make_vec_env(fns)
+    elif variant in ("hybrid", "hybrid-lean"):
+        local = in_process if in_process is not None else args.n_envs // default_workers(args.n_envs)
+        raw = make_vec_env(fns, workers=workers, in_process=local)
+    elif variant == "in-process":
+        raw = make_vec_env(fns, workers=0)
     elif variant == "before":
         raw = make_vec_env(fns, kind="subproc" if args.n_envs > 1 else "dummy")
     else:  # sb3: what the sb3-contrib docs show, SubprocVecEnv whatever the number of envs
@@ -139,12 +165,12 @@ def train_variant(
                                log_std_init=args.log_std_init),
         )  # fmt: skip
     else:
-        model = make_model(args, venv, overlapped=variant != "before")
+        model = make_model(args, venv, overlapped=variant != "before", lean_inference=variant not in SB3_INFERENCE)
     callbacks = [UpdateThreads(update_threads)] if variant == "update-threads" else []
 
     t = dict.fromkeys(("vec_wait", "env_visible", "inference"), 0.0)
     t["update"] = 0.0
-    worker_groups = _worker_groups(raw)
+    local_envs, worker_groups = _worker_groups(raw)
     last_busy = np.zeros(args.n_envs)
     hidden = [0.0]  # inference time between step_async and step_wait (the overlapped critic)
     in_flight = [False]
@@ -178,8 +204,9 @@ def train_variant(
         busy = np.array([info["busy_s"] for info in out[3]])
         delta = busy - last_busy
         last_busy[:] = busy
-        critical = max(float(delta[g].sum()) for g in worker_groups)  # the slowest worker's env time
-        t["env_visible"] += min(wait, max(0.0, critical - hidden[0]))  # not hidden behind the overlapped critic
+        # the slowest worker's env time not hidden behind the overlapped critic, or this process's own env time
+        remote = max((float(delta[g].sum()) for g in worker_groups), default=0.0) - hidden[0]
+        t["env_visible"] += min(wait, max(float(delta[local_envs].sum()), remote, 0.0))
         return out
 
     venv.step_async, venv.step_wait = timed_async, timed_wait  # type: ignore[method-assign]
@@ -273,6 +300,34 @@ def floor_variant(args: TrainArgs, steps: int) -> dict[str, Any]:
             "processes": args.n_envs}  # fmt: skip
 
 
+def cpu_ceiling(r: dict[str, Any], cores: int = 2) -> dict[str, float]:
+    """CPU milliseconds per env step (whole run, start-up included) of the training process, of each worker
+    (their mean) and of all, and the rate no schedule on ``cores`` idle cores can beat: each process uses at most
+    one core and all of them at most ``cores``, so steps/s <= 1 / max(main, worker, all / cores)."""
+    runs = r.get("runs", [r])
+    steps = float(np.median([x["steps"] for x in runs]))
+    main = float(np.median([x["main_cpu_s"] for x in runs])) / steps * 1e3
+    workers = max(1.0, float(np.median([x["processes"] for x in runs])) - 1)
+    worker_all = float(np.median([x["worker_cpu_s"] for x in runs])) / steps * 1e3
+    worker = worker_all / workers
+    total = main + worker_all
+    return {"main_ms": main, "worker_ms": worker, "all_ms": total,
+            "ceiling": 1e3 / max(main, worker, total / cores)}  # fmt: skip
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's record, or the medians of every figure over several (with the runs under ``"runs"``)."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict[str, Any] = {"runs": runs, "repeats": len(runs)}
+    for key, value in runs[0].items():
+        if isinstance(value, int | float) and key != "repeat":
+            out[key] = float(np.median([r[key] for r in runs]))
+        elif isinstance(value, dict):
+            out[key] = {k: float(np.median([r[key][k] for r in runs])) for k in value}
+    return out
+
+
 def markdown(record: dict[str, Any]) -> str:
     """The docs' tables (throughput and ratios; wall-time split) from a ``--json`` record."""
     lines = ["| n_envs | variant | env steps/s | after start-up | per CPU-s after start-up | processes |",
@@ -280,11 +335,10 @@ def markdown(record: dict[str, Any]) -> str:
     for n_envs, row in record["results"].items():
         for variant in record["variants"]:
             r = row[variant]
-            r["load_average_1min_after"] = os.getloadavg()[0]
             after = r.get("steps_per_s_after_startup", r["steps_per_s"])
             cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
             lines.append(f"| {n_envs} | {variant} | {r['steps_per_s']:.0f} | {after:.0f} | {cpu:.0f} | "
-                         f"{r['processes']} |")
+                         f"{r['processes']:.0f} |")
     lines += ["", "| n_envs | ratio | wall | after start-up | per CPU-s after start-up |", "|---|---|---|---|---|"]
     for n_envs, row in record["results"].items():
         ratios = row["ratios"]
@@ -292,6 +346,14 @@ def markdown(record: dict[str, Any]) -> str:
             if "(" not in key:
                 lines.append(f"| {n_envs} | {key} | {ratios[key]:.2f} | {ratios[key + ' (after start-up)']:.2f} | "
                              f"{ratios[key + ' (per CPU-s after start-up)']:.2f} |")  # fmt: skip
+    lines += ["", "| n_envs | variant | main process CPU ms / env step | per worker | all processes | "
+              "ceiling on idle cores (env steps/s) |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for n_envs, row in record["results"].items():
+        for variant in record["variants"]:
+            if "main_cpu_s" in row[variant]:
+                c = cpu_ceiling(row[variant], cores=2)
+                lines.append(f"| {n_envs} | {variant} | {c['main_ms']:.2f} | {c['worker_ms']:.2f} | "
+                             f"{c['all_ms']:.2f} | {c['ceiling']:.0f} |")  # fmt: skip
     lines += ["", "| n_envs | variant | " + " | ".join(p.replace("_", " ") for p in PHASES) + " |",
               "|---|---|" + "---|" * len(PHASES)]  # fmt: skip
     for n_envs, row in record["results"].items():
@@ -313,6 +375,11 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads of the training process")
     parser.add_argument("--update-threads", type=int, default=2,
                         help="PPO-update torch threads of the update-threads variant (ppo.pipeline.UpdateThreads)")
+    parser.add_argument("--env-in-process", type=int, default=None,
+                        help="envs stepped by the training process (pipeline, randomized, update-threads: "
+                             "default 0; hybrid, hybrid-lean: default n_envs // cores)")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of every variant, order reversed every other repeat; figures are medians")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--from-json", default=None, metavar="PATH",
@@ -323,6 +390,8 @@ def main() -> None:
         return
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
     torch.set_num_threads(args.torch_threads)
     load_before = os.getloadavg()
     print(f"preset {args.preset}; load average before: {load_before[0]:.2f} (1 min), cores: {default_workers(64)}")
@@ -330,22 +399,31 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     for n_envs in args.n_envs or [PRESETS[args.preset]["n_envs"]]:
         targs = apply_preset(TrainArgs(preset=args.preset, n_envs=n_envs, seed=args.seed, randomization="none"))
-        row: dict[str, Any] = {}
-        for variant in args.variants:
-            if variant == "floor":
-                row[variant] = floor_variant(targs, args.steps)
-            else:
-                row[variant] = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads)
-            r = row[variant]
-            r["load_average_1min_after"] = os.getloadavg()[0]
-            after = r.get("steps_per_s_after_startup", r["steps_per_s"])
-            after_cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
-            print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after start-up)  "
-                  f"{r['steps_per_cpu_s']:6.0f} per CPU-s ({after_cpu:.0f})  ({r['steps']} steps, {r['wall_s']:.1f} s, "
-                  f"{r['processes']} processes, load {os.getloadavg()[0]:.2f})")  # fmt: skip
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in args.variants}
+        for repeat in range(args.repeats):
+            order = args.variants if repeat % 2 == 0 else args.variants[::-1]
+            for variant in order:
+                if variant == "floor":
+                    r = floor_variant(targs, args.steps)
+                else:
+                    r = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads,
+                                      args.env_in_process)  # fmt: skip
+                r["load_average_1min_after"] = os.getloadavg()[0]
+                r["repeat"] = repeat
+                runs[variant].append(r)
+                after = r.get("steps_per_s_after_startup", r["steps_per_s"])
+                after_cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
+                print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after "
+                      f"start-up)  {r['steps_per_cpu_s']:6.0f} per CPU-s ({after_cpu:.0f})  ({r['steps']} steps, "
+                      f"{r['wall_s']:.1f} s, {r['processes']} processes, load {os.getloadavg()[0]:.2f}, "
+                      f"repeat {repeat})", flush=True)  # fmt: skip
+        row: dict[str, Any] = {v: _median_run(runs[v]) for v in args.variants}
         ratios = {}
         for a, b in (("pipeline", "before"), ("pipeline", "sb3"), ("pipeline", "floor"), ("before", "floor"),
-                     ("sb3", "floor"), ("randomized", "pipeline"), ("update-threads", "pipeline")):  # fmt: skip
+                     ("sb3", "floor"), ("randomized", "pipeline"), ("update-threads", "pipeline"),
+                     ("pipeline", "previous"), ("lean", "previous"), ("hybrid", "previous"),
+                     ("hybrid-lean", "previous"), ("in-process", "previous"), ("previous", "before"),
+                     ("hybrid-lean", "before"), ("hybrid-lean", "sb3")):  # fmt: skip
             if a in row and b in row:
                 ra, rb = row[a], row[b]
                 ratios[f"{a}/{b}"] = ra["steps_per_s"] / rb["steps_per_s"]
@@ -354,6 +432,10 @@ def main() -> None:
                 ratios[f"{a}/{b} (per CPU-s after start-up)"] = (
                     ra.get("steps_per_cpu_s_after_startup", ra["steps_per_cpu_s"])
                     / rb.get("steps_per_cpu_s_after_startup", rb["steps_per_cpu_s"]))  # fmt: skip
+                if args.repeats > 1 and b != "floor":  # the same repeat's runs: one ran right before the other
+                    paired = [x["steps_per_cpu_s_after_startup"] / y["steps_per_cpu_s_after_startup"]
+                              for x, y in zip(runs[a], runs[b], strict=True)]  # fmt: skip
+                    ratios[f"{a}/{b} (per CPU-s, median of paired repeats)"] = float(np.median(paired))
         row["ratios"] = ratios
         for key, value in ratios.items():
             print(f"   {key:48s} {value:6.2f}")
@@ -370,6 +452,7 @@ def main() -> None:
         write_json(args.json, {
             "preset": args.preset, "steps": args.steps, "variants": args.variants, "env_workers": args.env_workers,
             "update_threads": args.update_threads, "torch_threads": args.torch_threads, "seed": args.seed,
+            "env_in_process": args.env_in_process, "repeats": args.repeats, "nice": os.nice(0),
             "load_average_before": list(load_before),
             "load_average_after": list(load_after), "results": results,
         })  # fmt: skip

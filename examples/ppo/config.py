@@ -75,8 +75,11 @@ class TrainArgs:
     n_envs: int | None = None
     """parallel environments"""
     env_workers: int | None = None
-    """worker processes stepping the envs, each several in a loop (default one per core, at most n_envs; 0: all
-    in the training process)"""
+    """worker processes stepping the envs, each several in a loop (default one per core, at most n_envs, one fewer
+    with --env-in-process; 0: all in the training process)"""
+    env_in_process: int | None = None
+    """envs stepped by the training process while the workers step the rest (default 0; e.g. 2 of 4 envs on 2
+    cores: one worker steps the other 2)"""
     n_steps: int | None = None
     """rollout length per environment per PPO update"""
     batch_size: int | None = None
@@ -283,6 +286,8 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(out, name)}")
     if out.env_workers is not None and not 0 <= out.env_workers <= out.n_envs:
         raise ValueError(f"--env-workers must be in [0, n_envs={out.n_envs}], got {out.env_workers}")
+    if out.env_in_process is not None and not 0 <= out.env_in_process <= out.n_envs:
+        raise ValueError(f"--env-in-process must be in [0, n_envs={out.n_envs}], got {out.env_in_process}")
     if out.randomization_scale < 0:
         raise ValueError(f"--randomization-scale must be >= 0, got {out.randomization_scale}")
     if out.checkpoint_every < 0:

@@ -37,12 +37,23 @@ class FusedVecNormalize(VecNormalize):
         return len(counts) == 1
 
     def _layout(self) -> list[tuple[str, int, int, tuple[int, ...]]]:
+        """``(key, start, end, shape)`` of each key in the concatenation (cached per set of keys and shapes)."""
+        shapes = tuple((key, rms.mean.shape) for key, rms in self.obs_rms.items())  # type: ignore[union-attr]
+        cached = self.__dict__.get("_layout_cache")
+        if cached is not None and cached[0] == shapes:
+            return cached[1]
         out, start = [], 0
-        for key, rms in self.obs_rms.items():  # type: ignore[union-attr]
-            size = int(np.prod(rms.mean.shape))
-            out.append((key, start, start + size, tuple(rms.mean.shape)))
+        for key, shape in shapes:
+            size = int(np.prod(shape))
+            out.append((key, start, start + size, tuple(shape)))
             start += size
+        self.__dict__["_layout_cache"] = (shapes, out)
         return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_layout_cache", None)
+        return state
 
     def _update_obs_rms(self, obs: dict[str, np.ndarray]) -> None:
         """``obs_rms[key].update(obs[key])`` for every key, as one ``RunningMeanStd.update``."""
@@ -72,9 +83,7 @@ class FusedVecNormalize(VecNormalize):
         mean = np.concatenate([self.obs_rms[k].mean.reshape(-1) for k, *_ in layout])  # type: ignore[index]
         var = np.concatenate([self.obs_rms[k].var.reshape(-1) for k, *_ in layout])  # type: ignore[index]
         normed = np.clip((x - mean) / np.sqrt(var + self.epsilon), -self.clip_obs, self.clip_obs).astype(np.float32)
-        out = {}
-        for key, value in obs.items():  # type: ignore[union-attr]
-            out[key] = deepcopy(value)
+        out = {key: value if key in self.obs_rms else deepcopy(value) for key, value in obs.items()}  # type: ignore[union-attr,operator]
         for key, a, b, shape in layout:
             out[key] = normed[..., a:b].reshape((*batch_shape, *shape))
         return type(obs)(out) if type(obs) is not dict else out  # type: ignore[call-arg]

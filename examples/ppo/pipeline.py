@@ -27,6 +27,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
 from ppo.config import TrainArgs
+from ppo.lean import LeanRollout
 from ppo.normalize import FusedVecNormalize
 from ppo.policy import AsymmetricRecurrentPolicy
 from ppo.vec_env import MultiEnvSubprocVecEnv
@@ -47,28 +48,45 @@ VEC_ENV_KINDS: tuple[str, ...] = ("batched", "subproc", "dummy")
 
 
 def make_vec_env(
-    env_fns: Sequence[Callable[[], gym.Env]], workers: int | None = None, kind: str = "batched"
-) -> VecEnv:
+    env_fns: Sequence[Callable[[], gym.Env]], workers: int | None = None, kind: str = "batched",
+    in_process: int | None = None,
+) -> VecEnv:  # fmt: skip
     """The training vector env.
 
     Args:
         env_fns: one thunk per env (``ppo.envs.make_train_env_fn``).
-        workers: worker processes of ``batched`` (default one per usable core, at most one per env; ``0``: all
-            envs in this process, a ``DummyVecEnv``). A single env without ``workers`` runs in this process.
+        workers: worker processes of ``batched`` (default one per usable core, at most one per env, one fewer when
+            envs are stepped in-process; ``0``: all envs in this process). A single env without ``workers`` runs
+            in this process.
         kind: one of :data:`VEC_ENV_KINDS`.
+        in_process: envs of ``batched`` stepped by this process while the workers step the others
+            (:class:`MultiEnvSubprocVecEnv`'s ``in_process``; ``workers=0`` means all; default 0). E.g. 4 envs on
+            2 cores with ``in_process=2``: 2 here and 2 in one worker. Not the default until measured on an idle
+            machine (docs/ppo.md, "Training throughput").
 
     Raises:
-        ValueError: unknown ``kind`` or ``workers`` outside ``[0, len(env_fns)]``.
+        ValueError: unknown ``kind``, ``workers`` outside ``[0, len(env_fns)]``, ``in_process`` outside
+            ``[0, len(env_fns)]``, or both leaving no env or too few envs for the workers.
     """
+    n = len(env_fns)
     if kind not in VEC_ENV_KINDS:
         raise ValueError(f"kind must be one of {VEC_ENV_KINDS}, got {kind!r}")
-    if workers is not None and not 0 <= workers <= len(env_fns):
-        raise ValueError(f"workers must be in [0, {len(env_fns)}] (the number of envs), got {workers}")
-    if kind == "dummy" or workers == 0 or (workers is None and len(env_fns) == 1):
+    if workers is not None and not 0 <= workers <= n:
+        raise ValueError(f"workers must be in [0, {n}] (the number of envs), got {workers}")
+    if in_process is not None and not 0 <= in_process <= n:
+        raise ValueError(f"in_process must be in [0, {n}] (the number of envs), got {in_process}")
+    if kind == "dummy":
         return DummyVecEnv(list(env_fns))
     if kind == "subproc":
         return SubprocVecEnv(list(env_fns))
-    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers)
+    if workers == 0 and in_process not in (None, n):
+        raise ValueError(f"workers=0 steps all {n} envs in this process: in_process must be None or {n}, "
+                         f"got {in_process}")  # fmt: skip
+    if in_process == n and workers:
+        raise ValueError(f"in_process={n} leaves no env for workers={workers}")
+    if workers == 0 or in_process == n or (workers is None and in_process is None and n == 1):
+        return MultiEnvSubprocVecEnv(env_fns, n_workers=0, in_process=n)
+    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process or 0)
 
 
 def make_vecnormalize(raw: VecEnv, args: TrainArgs, fused: bool = True) -> VecNormalize:
@@ -109,7 +127,24 @@ class OverlappedRecurrentPPO(RecurrentPPO):
     Rollouts run under ``torch.inference_mode`` and both rollouts and updates without ``torch.distributions``'
     argument checks (:func:`no_distribution_validation`). Policies that share the LSTM or have no critic LSTM use
     RecurrentPPO's rollout unchanged.
+
+    With ``lean_inference`` (the default) actor and critic are :class:`ppo.lean.LeanRollout`'s: the same torch
+    kernels on the same tensors without sb3's per-call machinery, bitwise the same numbers; ``False`` (or a policy
+    ``LeanRollout`` does not support) calls sb3-contrib's methods.
+
+    Args:
+        *args: RecurrentPPO's.
+        lean_inference: use :class:`ppo.lean.LeanRollout` in rollouts.
+        **kwargs: RecurrentPPO's.
     """
+
+    lean_inference: bool = True
+    _lean: LeanRollout | None = None
+
+    def __init__(self, *args, lean_inference: bool = True, **kwargs) -> None:  # noqa: ANN002,ANN003
+        super().__init__(*args, **kwargs)
+        if not lean_inference:
+            self.lean_inference = False
 
     def _overlappable(self) -> bool:
         policy = self.policy
@@ -128,6 +163,8 @@ class OverlappedRecurrentPPO(RecurrentPPO):
         self, obs: th.Tensor | dict[str, th.Tensor], states: tuple[th.Tensor, th.Tensor], starts: th.Tensor
     ) -> tuple[th.Tensor, th.Tensor, tuple[th.Tensor, th.Tensor]]:
         """Actions, their log-probabilities and the actor's LSTM state (RecurrentActorCriticPolicy.forward's)."""
+        if self._lean is not None:
+            return self._lean.actor(obs, states, starts)  # type: ignore[arg-type]
         policy = self.policy
         features = BasePolicy.extract_features(policy, obs, policy.pi_features_extractor)
         latent_pi, states_pi = policy._process_sequence(features, states, starts, policy.lstm_actor)
@@ -140,13 +177,15 @@ class OverlappedRecurrentPPO(RecurrentPPO):
         self, obs: th.Tensor | dict[str, th.Tensor], states: tuple[th.Tensor, th.Tensor], starts: th.Tensor
     ) -> tuple[th.Tensor, tuple[th.Tensor, th.Tensor]]:
         """Values and the critic's LSTM state (RecurrentActorCriticPolicy.forward's)."""
+        if self._lean is not None:
+            return self._lean.critic(obs, states, starts)  # type: ignore[arg-type]
         policy = self.policy
         features = BasePolicy.extract_features(policy, obs, policy.vf_features_extractor)
         latent_vf, states_vf = policy._process_sequence(features, states, starts, policy.lstm_critic)
         latent_vf = policy.mlp_extractor.forward_critic(latent_vf)
         return policy.value_net(latent_vf), states_vf
 
-    def collect_rollouts(  # noqa: C901  (sb3-contrib's loop)
+    def collect_rollouts(
         self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
     ) -> bool:
         """Fill ``rollout_buffer`` with ``n_rollout_steps`` steps per env (RecurrentPPO's, critic overlapped)."""
@@ -155,10 +194,21 @@ class OverlappedRecurrentPPO(RecurrentPPO):
                 return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
         assert self._last_obs is not None, "No previous observation was provided"
         self.policy.set_training_mode(False)
-        n_steps = 0
         rollout_buffer.reset()
         callback.on_rollout_start()
         lstm_states = deepcopy(self._last_lstm_states)
+        lean = self.lean_inference and LeanRollout.supports(self.policy) and isinstance(self._last_obs, dict)
+        self._lean = LeanRollout(self.policy) if lean else None  # type: ignore[arg-type]
+        try:
+            return self._overlapped_rollout(env, callback, rollout_buffer, n_rollout_steps, lstm_states)
+        finally:
+            self.__dict__.pop("_lean", None)  # nothing of it saved with the model
+
+    def _overlapped_rollout(  # noqa: C901  (sb3-contrib's loop)
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int,
+        lstm_states: RNNStates,
+    ) -> bool:  # fmt: skip
+        n_steps = 0
         with no_distribution_validation():
             while n_steps < n_rollout_steps:
                 with th.inference_mode():
@@ -215,20 +265,23 @@ class OverlappedRecurrentPPO(RecurrentPPO):
 
 
 def make_model(
-    args: TrainArgs, venv: VecEnv, tensorboard_log: str | None = None, overlapped: bool = True
-) -> RecurrentPPO:
+    args: TrainArgs, venv: VecEnv, tensorboard_log: str | None = None, overlapped: bool = True,
+    lean_inference: bool = True,
+) -> RecurrentPPO:  # fmt: skip
     """A new :class:`OverlappedRecurrentPPO` (``overlapped=False``: sb3-contrib's RecurrentPPO) with
-    :class:`AsymmetricRecurrentPolicy` and the hyperparameters of ``args``."""
+    :class:`AsymmetricRecurrentPolicy` and the hyperparameters of ``args`` (``lean_inference``: see
+    :class:`OverlappedRecurrentPPO`)."""
     policy_kwargs: dict = dict(dense_units=args.dense_units, lstm_hidden_size=args.lstm_units)
     if isinstance(venv.action_space, spaces.Box):
         policy_kwargs["log_std_init"] = args.log_std_init
+    extra = {"lean_inference": lean_inference} if overlapped else {}
     algorithm = OverlappedRecurrentPPO if overlapped else RecurrentPPO
-    return algorithm(
+    return algorithm(  # type: ignore[misc]
         AsymmetricRecurrentPolicy, venv,
         learning_rate=args.learning_rate, n_steps=args.n_steps, batch_size=args.batch_size,
         n_epochs=args.n_epochs, gamma=args.gamma, gae_lambda=args.gae_lambda, clip_range=args.clip_range,
         ent_coef=args.ent_coef, policy_kwargs=policy_kwargs, tensorboard_log=tensorboard_log,
-        seed=args.seed, device=args.device, verbose=0,
+        seed=args.seed, device=args.device, verbose=0, **extra,
     )  # fmt: skip
 
 

@@ -1,12 +1,13 @@
 """The optimised training pipeline changes no number in training.
 
-A short seeded run of the pipeline (``MultiEnvSubprocVecEnv``: several envs per worker, shared-memory observations;
-``FusedVecNormalize``: all keys normalised in one pass; ``OverlappedRecurrentPPO``: the critic evaluated while the
-envs step, inference mode, no distribution checks) and of the straightforward one (SB3's ``SubprocVecEnv``, one
-process per env; ``VecNormalize``; sb3-contrib's ``RecurrentPPO``) must fill
-bitwise the same rollout buffers (observations, actions, rewards, episode starts, values, log-probabilities, LSTM
-states) for two rollouts, i.e. also after one PPO update, and end with the same weights. Episodes are 0.4 s (5 steps)
-long so auto-resets, terminal observations and the timeout bootstrap happen inside the rollouts.
+A short seeded run of the pipeline (``MultiEnvSubprocVecEnv``: several envs per worker, shared-memory observations,
+optionally some envs stepped by the training process; ``FusedVecNormalize``: all keys normalised in one pass;
+``OverlappedRecurrentPPO``: the critic evaluated while the envs step, inference mode, no distribution checks, the
+lean rollout inference of ``ppo.lean.LeanRollout`` or sb3-contrib's calls) and of the straightforward one (SB3's
+``SubprocVecEnv``, one process per env; ``VecNormalize``; sb3-contrib's ``RecurrentPPO``) must fill bitwise the same
+rollout buffers (observations, actions, rewards, episode starts, values, log-probabilities, LSTM states) for two
+rollouts, i.e. also after one PPO update, and end with the same weights. Episodes are 0.4 s (5 steps) long so
+auto-resets, terminal observations and the timeout bootstrap happen inside the rollouts.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ import pytest
 import torch as th
 from ppo.config import TrainArgs, apply_preset
 from ppo.envs import make_train_env_fn
-from ppo.pipeline import OverlappedRecurrentPPO, UpdateThreads, make_model, make_vec_env, make_vecnormalize
-from ppo.vec_env import MultiEnvSubprocVecEnv
+from ppo.lean import LeanRollout
+from ppo.pipeline import (
+    OverlappedRecurrentPPO,
+    UpdateThreads,
+    make_model,
+    make_vec_env,
+    make_vecnormalize,
+    no_distribution_validation,
+)
+from ppo.vec_env import MultiEnvSubprocVecEnv, default_workers
+from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 
@@ -49,8 +59,9 @@ def _args(action_type: str) -> TrainArgs:
 
 
 def _run(
-    optimised: bool, action_type: str, in_process: bool = False
-) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:
+    optimised: bool, action_type: str, in_process: bool = False, lean: bool = True, workers: int = 2,
+    local: int | None = None,
+) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:  # fmt: skip
     args = _args(action_type)
     fns = [
         make_train_env_fn(rank, args.seed, goal=args.goal, action_type=args.action_type,
@@ -59,16 +70,29 @@ def _run(
         for rank in range(args.n_envs)
     ]  # fmt: skip
     kind = "dummy" if in_process else "batched" if optimised else "subproc"
-    raw = make_vec_env(fns, workers=2, kind=kind)
+    raw = make_vec_env(fns, workers=workers, kind=kind, in_process=local)
     try:
-        model = make_model(args, make_vecnormalize(raw, args, fused=optimised), overlapped=optimised)
+        model = make_model(args, make_vecnormalize(raw, args, fused=optimised), overlapped=optimised,
+                           lean_inference=lean)  # fmt: skip
         assert isinstance(model, OverlappedRecurrentPPO) == optimised
         assert not optimised or model._overlappable()  # the overlapped rollout, not RecurrentPPO's fallback
+        assert not optimised or LeanRollout.supports(model.policy)  # lean=True takes the lean path
         record = _RecordRollouts()
         model.learn(2 * args.n_steps * args.n_envs, callback=record)
         return record.rollouts, model.policy.state_dict()
     finally:
         raw.close()
+
+
+_REFERENCE: dict[tuple[str, bool], tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]] = {}
+
+
+def _reference(action_type: str, in_process: bool = False) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:
+    """The straightforward run (computed once per module)."""
+    key = (action_type, in_process)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = _run(False, action_type, in_process=in_process)
+    return _REFERENCE[key]
 
 
 def _assert_same(
@@ -86,16 +110,65 @@ def _assert_same(
         assert th.equal(new_weights[name], tensor), name
 
 
-def test_optimised_pipeline_gives_the_same_rollouts_and_update() -> None:
+@pytest.mark.parametrize(
+    ("workers", "local", "lean"),
+    [
+        (2, None, True),  # two workers (groups of 2 and 1), lean inference: the pipeline of 3 envs on 2 cores
+        (2, None, False),  # the same with sb3-contrib's inference calls
+        (1, 1, True),  # env 0 stepped by the training process, envs 1-2 by one worker
+        (0, None, True),  # every env stepped by the training process, no worker
+    ],
+)
+def test_optimised_pipeline_gives_the_same_rollouts_and_update(workers: int, local: int | None, lean: bool) -> None:
     th.set_num_threads(1)
-    _assert_same(*_run(True, "continuous"), *_run(False, "continuous"))
+    _assert_same(*_run(True, "continuous", lean=lean, workers=workers, local=local), *_reference("continuous"))
 
 
 @pytest.mark.parametrize("action_type", ["continuous", "discrete"])
-def test_overlapped_rollouts_match_recurrent_ppo(action_type: str) -> None:
+@pytest.mark.parametrize("lean", [True, False])
+def test_overlapped_rollouts_match_recurrent_ppo(action_type: str, lean: bool) -> None:
     """Envs in this process: OverlappedRecurrentPPO + FusedVecNormalize against RecurrentPPO + VecNormalize."""
     th.set_num_threads(1)
-    _assert_same(*_run(True, action_type, in_process=True), *_run(False, action_type, in_process=True))
+    _assert_same(*_run(True, action_type, in_process=True, lean=lean), *_reference(action_type, in_process=True))
+
+
+def test_lean_rollout_matches_sb3_calls_and_refuses_other_policies() -> None:
+    """LeanRollout's actor and critic against sb3-contrib's forward pass, bitwise, with mid-batch episode starts;
+    a policy with a shared extractor is not supported and refused by name."""
+    from sb3_contrib import RecurrentPPO
+
+    args = _args("continuous")
+    venv = make_vecnormalize(make_vec_env([_tagged_env_fn(r) for r in range(N_ENVS)], workers=0), args)
+    try:
+        model = make_model(args, venv)
+        policy = model.policy
+        policy.set_training_mode(False)
+        obs = venv.reset()
+        for _ in range(3):
+            obs = venv.step(np.full((N_ENVS, 20), 0.3, dtype=np.float32))[0]
+        states = (th.randn(1, N_ENVS, 16), th.randn(1, N_ENVS, 16))
+        starts = th.tensor([1.0, 0.0, 1.0])
+        lean = LeanRollout(policy)
+        with th.inference_mode(), no_distribution_validation():
+            obs_t = policy.obs_to_tensor(obs)[0]
+            th.manual_seed(3)
+            actions, values, log_probs, (pi_states, vf_states) = policy.forward(
+                obs_t, RNNStates(states, states), starts)  # fmt: skip
+            th.manual_seed(3)
+            lean_actions, lean_log_probs, lean_pi = lean.actor(obs_t, states, starts)
+            lean_values, lean_vf = lean.critic(obs_t, states, starts)
+        for a, b in [(actions, lean_actions), (log_probs, lean_log_probs), (values, lean_values),
+                     (pi_states[0], lean_pi[0]), (pi_states[1], lean_pi[1]), (vf_states[0], lean_vf[0]),
+                     (vf_states[1], lean_vf[1])]:  # fmt: skip
+            assert th.equal(a, b)
+        assert not th.equal(lean_pi[0][:, 0], states[0][:, 0])  # the LSTM ran
+        shared = RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=8, batch_size=8,
+                              policy_kwargs={"lstm_hidden_size": 8})  # fmt: skip
+        assert not LeanRollout.supports(shared.policy)  # one features extractor for actor and critic
+        with pytest.raises(ValueError, match="LeanRollout needs .* got RecurrentMultiInputActorCriticPolicy"):
+            LeanRollout(shared.policy)
+    finally:
+        venv.close()
 
 
 def _tagged_env_fn(rank: int):
@@ -109,10 +182,14 @@ def _tagged_env_fn(rank: int):
     return _init
 
 
-def test_env_indices_map_to_the_right_worker() -> None:
-    venv = MultiEnvSubprocVecEnv([_tagged_env_fn(r) for r in range(5)], n_workers=2)
+@pytest.mark.parametrize(("in_process", "sizes"), [(0, [2, 3]), (2, [2, 2, 1]), (5, [5])])
+def test_env_indices_map_to_the_right_worker(in_process: int, sizes: list[int]) -> None:
+    """Env i is env i whichever process steps it: 2 workers; 2 envs here + 2 workers; all 5 here (no worker)."""
+    workers = 0 if in_process == 5 else 2
+    venv = MultiEnvSubprocVecEnv([_tagged_env_fn(r) for r in range(5)], n_workers=workers, in_process=in_process)
     try:
-        assert venv.n_workers == 2 and [len(g) for g in venv.groups] == [2, 3]
+        assert venv.n_workers == workers and venv.in_process == in_process
+        assert [len(g) for g in venv.groups] == sizes
         assert venv.get_attr("rank") == [0, 1, 2, 3, 4]
         assert venv.get_attr("rank", indices=[4, 0, 2]) == [4, 0, 2]
         venv.set_attr("rank", 40, indices=[4])
@@ -135,10 +212,42 @@ def test_bad_worker_counts_are_value_errors() -> None:
         MultiEnvSubprocVecEnv(fns, n_workers=3)
     with pytest.raises(ValueError, match="workers must be in \\[0, 2\\].*got -1"):
         make_vec_env(fns, workers=-1)
+    with pytest.raises(ValueError, match="in_process must be in \\[0, 2\\].*got 3"):
+        MultiEnvSubprocVecEnv(fns, in_process=3)
+    with pytest.raises(ValueError, match="n_workers must be in \\[1, 1\\].*not stepped in-process.*got 2"):
+        MultiEnvSubprocVecEnv(fns, n_workers=2, in_process=1)
+    with pytest.raises(ValueError, match="n_workers must be in \\[0, 0\\].*got 1"):
+        MultiEnvSubprocVecEnv(fns, n_workers=1, in_process=2)
+    with pytest.raises(ValueError, match="workers=0 steps all 2 envs in this process: in_process must be None or 2, "
+                       "got 1"):  # fmt: skip
+        make_vec_env(fns, workers=0, in_process=1)
+    with pytest.raises(ValueError, match="in_process=2 leaves no env for workers=1"):
+        make_vec_env(fns, workers=1, in_process=2)
+    with pytest.raises(ValueError, match="in_process must be in \\[0, 2\\].*got -1"):
+        make_vec_env(fns, in_process=-1)
     with pytest.raises(ValueError, match="kind must be one of"):
         make_vec_env(fns, kind="threads")
     with pytest.raises(ValueError, match="--env-workers must be in \\[0, n_envs=2\\], got 3"):
         apply_preset(TrainArgs(preset="quick", n_envs=2, env_workers=3))
+    with pytest.raises(ValueError, match="--env-in-process must be in \\[0, n_envs=2\\], got 3"):
+        apply_preset(TrainArgs(preset="quick", n_envs=2, env_in_process=3))
+
+
+def test_in_process_layout_of_make_vec_env() -> None:
+    """``in_process=k``: the first k envs here, one worker per other core; default: none here."""
+    fns = [_tagged_env_fn(r) for r in range(4)]
+    cores = default_workers(4)
+    venv = make_vec_env(fns, in_process=2)
+    try:
+        assert venv.in_process == 2 and venv.n_workers == min(2, max(1, cores - 1))
+        assert venv.get_attr("rank") == [0, 1, 2, 3]
+    finally:
+        venv.close()
+    venv = make_vec_env(fns)
+    try:
+        assert venv.in_process == 0 and venv.n_workers == cores
+    finally:
+        venv.close()
 
 
 def test_update_threads_switches_around_the_update() -> None:
