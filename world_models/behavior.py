@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import distributions as td
@@ -12,8 +12,8 @@ from torch import nn
 
 from world_models.config import DreamerConfig
 from world_models.distributions import BoundedNormal, MultiCategorical, TwoHot
-from world_models.networks import mlp
-from world_models.rssm import State
+from world_models.networks import mlp, mlp_forward
+from world_models.rssm import RSSM, State
 from world_models.spaces import ActionSpec
 from world_models.world_model import WorldModel
 
@@ -58,9 +58,13 @@ class Actor(nn.Module):
         # official ``policy.outscale: 0.01`` (configs.yaml): near-uniform / mid-range initial policy
         self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, out, outscale=0.01)
 
-    def forward(self, feat: torch.Tensor) -> td.Distribution:
-        """Action distribution; values are model-unit actions ``(..., action_dim)``."""
-        out = self.net(feat).float()
+    def forward(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> td.Distribution:
+        """Action distribution; values are model-unit actions ``(..., action_dim)``.
+
+        With ``index`` (one-hot positions of the stochastic latent, see ``RSSM.img_step_index``), ``feat``
+        is the deterministic part only.
+        """
+        out = mlp_forward(self.net, feat, index).float()
         if self.spec.is_continuous:
             mean, std = out.chunk(2, -1)
             return BoundedNormal(mean, std, self.min_std, self.max_std)
@@ -74,9 +78,9 @@ class Critic(nn.Module):
         super().__init__()
         self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, cfg.num_bins, zero_out=True)
 
-    def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        """Value logits ``(..., num_bins)``."""
-        return self.net(feat)
+    def forward(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Value logits ``(..., num_bins)``; ``index`` as in :meth:`Actor.forward`."""
+        return mlp_forward(self.net, feat, index)
 
 
 class ReturnNormalizer(nn.Module):
@@ -190,6 +194,8 @@ class Behavior(nn.Module):
             ``feat (H+1, N, F)``, ``action (H, N, A)``, ``logp (H, N)``, ``entropy (H, N)``.
         """
         backprop = self.actor_grad == "dynamics"
+        if not backprop and self.cfg.onehot_gather and isinstance(getattr(wm, "rssm", None), RSSM):
+            return self._imagine_gather(wm.rssm, start, horizon)
         state = {k: v.detach() for k, v in start.items()}
         feats = [wm.rssm.feat(state)]
         actions, logps, ents = [], [], []
@@ -217,6 +223,59 @@ class Behavior(nn.Module):
             "entropy": torch.stack(ents, 0),
         }
 
+    def _imagine_gather(self, rssm: RSSM, start: State, horizon: int) -> dict[str, torch.Tensor]:
+        """:meth:`imagine` without autograd through the dynamics, imagined latents kept as one-hot positions.
+
+        The same computation with the same random draws as the straightforward loop (equal up to float
+        rounding): every layer that reads an imagined stochastic latent (the core's input projection, the
+        actor here, and the heads in :meth:`actor_loss` / :meth:`critic_loss`) sums the ``S`` weight columns
+        of its ones instead of multiplying by the ``S * K`` one-hot (``networks.onehot_linear``). The start
+        states are used as given (dense). ``cfg.onehot_gather=False`` selects the straightforward loop.
+
+        Returns:
+            As :meth:`imagine`, plus ``deter (H+1, N, D)`` and ``index (H, N, S)``: the deterministic states
+            and the one-hot positions of the imagined steps 1..H (``feat[1:] = cat(deter[1:], onehot(index))``).
+        """
+        deter, stoch = start["deter"].detach(), start["stoch"].detach()
+        feat0 = rssm.feat({"deter": deter, "stoch": stoch})
+        deters, indices, actions, logps, ents = [deter], [], [], [], []
+        index = None
+        for _ in range(horizon):
+            dist = self.actor(feat0) if index is None else self.actor(deter, index)
+            # log-density of the unclipped draw (see BoundedNormal.sample_with_log_prob)
+            action, logp = dist.sample_with_log_prob()
+            actions.append(action)
+            logps.append(logp)
+            ents.append(dist.entropy())
+            with torch.no_grad():
+                deter = rssm._core(deter, stoch if index is None else None, rssm.act_proj(action), index=index)
+                index = rssm.stoch_index(rssm.prior_probs(deter))
+            deters.append(deter)
+            indices.append(index)
+        deter_all, index_all = torch.stack(deters, 0), torch.stack(indices, 0)
+        feat = torch.cat([feat0[None], torch.cat([deter_all[1:], rssm.onehot(index_all)], -1)], 0)
+        return {
+            "feat": feat,
+            "action": torch.stack(actions, 0),
+            "logp": torch.stack(logps, 0),
+            "entropy": torch.stack(ents, 0),
+            "deter": deter_all,
+            "index": index_all,
+        }
+
+    @staticmethod
+    def _rows(fn: Callable[..., torch.Tensor], traj: dict[str, torch.Tensor], drop_last: bool = False) -> torch.Tensor:
+        """``fn`` on the imagined features ``traj["feat"]`` (without the last row if ``drop_last``).
+
+        With one-hot positions in ``traj`` (:meth:`_imagine_gather`) the imagined rows go through the
+        gather path ``fn(deter, index)`` and only the start row through ``fn(feat)``.
+        """
+        feat = traj["feat"]
+        if "index" not in traj:
+            return fn(feat[:-1] if drop_last else feat)
+        end = -1 if drop_last else None
+        return torch.cat([fn(feat[:1]), fn(traj["deter"][1:end], traj["index"][:end])], 0)
+
     def actor_loss(
         self, wm: WorldModel, start: State
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -241,8 +300,11 @@ class Behavior(nn.Module):
         with frozen(wm, self.critic):
             traj = self.imagine(wm, start, cfg.horizon)
             feat = traj["feat"]
-            reward = wm.reward(feat[1:])
-            cont = wm.cont(feat)
+            if "index" in traj:  # gather path: the imagined rows 1..H as one-hot positions
+                reward = wm.reward(traj["deter"][1:], traj["index"])
+            else:
+                reward = wm.reward(feat[1:])
+            cont = self._rows(wm.cont, traj)
         critic_logits = None
         if self.actor_grad == "dynamics":  # values carry the dynamics gradient to the actor
             with frozen(self.critic):
@@ -250,7 +312,7 @@ class Behavior(nn.Module):
         else:
             # the critic's logits on the imagined (detached) states, computed once: read without gradient
             # here (baseline and bootstrap), trained with gradient in :meth:`critic_loss`
-            critic_logits = self.critic(feat)
+            critic_logits = self._rows(self.critic, traj)
             value = self.twohot.mean(critic_logits.detach())
         disc = cont[1:]
         returns = lambda_returns(reward, value, disc, cfg.return_lambda)
@@ -272,6 +334,7 @@ class Behavior(nn.Module):
             "imag_cont": cont[1:].detach().mean(),
         }
         out = {"feat": feat.detach(), "returns": returns.detach(), "weight": weight}
+        out.update({k: traj[k] for k in ("deter", "index") if k in traj})
         if critic_logits is not None:
             out["critic_logits"] = critic_logits[:-1]
         return loss, metrics, out
@@ -281,10 +344,9 @@ class Behavior(nn.Module):
 
         Weighted by the continue products (official ``imag_loss`` ``value`` term); critic params only.
         """
-        feat = traj["feat"][:-1]
-        logits = traj["critic_logits"] if "critic_logits" in traj else self.critic(feat)
+        logits = traj["critic_logits"] if "critic_logits" in traj else self._rows(self.critic, traj, drop_last=True)
         with torch.no_grad():
-            slow = self.twohot.mean(self.slow_critic(feat))
+            slow = self.twohot.mean(self._rows(self.slow_critic, traj, drop_last=True))
         loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(logits, slow)
         loss = (traj["weight"] * loss).mean()
         return loss, {"critic_loss": loss.detach()}

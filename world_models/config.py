@@ -133,6 +133,11 @@ class DreamerConfig:
     """"float32" or "bfloat16": matmuls of the training update under ``torch.autocast`` in bfloat16
     (official ``jax.compute_dtype: bfloat16``; parameters, optimiser and recurrent state stay float32).
     Acting always runs in float32."""
+    onehot_gather: bool = True
+    """Imagination (REINFORCE, no autograd through the dynamics) keeps the imagined stochastic latents as
+    one-hot positions, and every layer that reads them sums the ``stoch`` weight columns of the ones instead
+    of multiplying by the ``stoch * classes`` one-hot: the same result up to float rounding, and the
+    largest saving at size S (see docs/dreamer.md, "Speed"). ``False``: the straightforward dense matmuls."""
     compile: bool = False
     """Wrap the update functions in ``torch.compile`` (measured: see benchmarks/dreamer_throughput.py)."""
     torch_threads: int | None = None
@@ -231,7 +236,7 @@ class DreamerConfig:
             _fail("compute_dtype", self.compute_dtype, 'one of ("float32", "bfloat16")')
         if self.actor_grad not in ACTOR_GRADS:
             _fail("actor_grad", self.actor_grad, f"one of {ACTOR_GRADS}")
-        for name in ("compile", "repval_grad"):
+        for name in ("compile", "repval_grad", "onehot_gather"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "a bool")
         if self.torch_threads is not None and (
