@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,20 +21,62 @@ __all__ = [
     "mlp_forward",
     "norm",
     "onehot_linear",
+    "rms_norm",
 ]
 
 
-class RMSNorm(nn.RMSNorm):
-    """``nn.RMSNorm`` whose scale follows the input's dtype.
+class _RMSNormFunction(torch.autograd.Function):
+    """RMSNorm over the last dim with a hand-written backward.
 
-    Under bfloat16 autocast the fused kernel then runs (with a float32 scale and a bfloat16 input torch
-    falls back to a slow composite).
+    On CPU, torch 2.13 runs ``F.rms_norm`` as a composite of ~6 elementwise kernels whose autograd backward
+    takes ~12 more (``pow`` backward alone ~0.8 ms per 1024 x 512 call); this takes 3 passes forward and 5
+    backward, about 30 % less time per norm + SiLU block (docs/dreamer.md, "Speed"). Statistics in float32
+    (float64 for float64 input); the output has the input's dtype, as ``F.rms_norm``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:  # noqa: D102
+        xf = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+        ms = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1])
+        rstd = torch.rsqrt(ms.add_(eps))
+        xhat = xf * rstd
+        ctx.save_for_backward(xhat, rstd, weight)
+        return xhat.to(x.dtype) * weight.to(x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:  # noqa: D102
+        xhat, rstd, weight = ctx.saved_tensors
+        g = grad.to(xhat.dtype)
+        grad_weight = (g * xhat).reshape(-1, xhat.shape[-1]).sum(0).to(weight.dtype)
+        gxhat = g * weight.to(xhat.dtype)
+        # d/dx of x * rstd(x): rstd * (gxhat - xhat * mean(gxhat * xhat))
+        dot = torch.linalg.vecdot(gxhat, xhat, dim=-1).unsqueeze(-1).div_(xhat.shape[-1])
+        grad_x = torch.addcmul(gxhat, xhat, dot, value=-1.0).mul_(rstd)
+        return grad_x.to(grad.dtype), grad_weight, None
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """``F.rms_norm(x, (D,), weight, eps)`` over the last dim, with a faster backward on CPU.
+
+    Equal to ``F.rms_norm`` up to float rounding (float32: ~1e-7 relative), gradients included.
+    """
+    return _RMSNormFunction.apply(x, weight, eps)
+
+
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` (last dim, learned scale) computed by :func:`rms_norm`.
+
+    The scale follows the input's dtype (under bfloat16 autocast the output is bfloat16, as the fused
+    ``F.rms_norm`` with a scale of the input's dtype).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise the last dimension."""
-        weight = self.weight.to(x.dtype) if self.weight is not None else None
-        return F.rms_norm(x, self.normalized_shape, weight, self.eps)
+        if self.weight is None or len(self.normalized_shape) != 1:
+            weight = self.weight.to(x.dtype) if self.weight is not None else None
+            return F.rms_norm(x, self.normalized_shape, weight, self.eps)
+        eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
+        return rms_norm(x, self.weight, eps)
 
 
 def norm(units: int) -> nn.Module:
@@ -76,6 +120,33 @@ def mlp(
     return nn.Sequential(*mods)
 
 
+class _GatherSum(torch.autograd.Function):
+    """``out[n] = sum_s table[index[n, s]]`` (``embedding_bag`` sum) with a cache-friendly backward.
+
+    torch's ``embedding_bag`` backward sorts the indices and takes ~7x its forward time at 1 024 x 32 indices
+    (~190 ms for 15 360 rows); here the table gradient is index-added blockwise (1 024 rows of the output
+    gradient at a time, one ``index_add_`` per latent), ~2.5 ms per 1 024 rows.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(index)
+        ctx.rows = table.shape[0]
+        return F.embedding_bag(index, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: D102
+        (index,) = ctx.saved_tensors
+        grad = grad.contiguous()
+        out = grad.new_zeros(ctx.rows, grad.shape[-1])
+        for start in range(0, index.shape[0], 1024):
+            block = grad[start : start + 1024]
+            cols = index[start : start + 1024].t()
+            for col in cols:
+                out.index_add_(0, col, block)
+        return out, None
+
+
 def onehot_linear(linear: nn.Linear, dense: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor:
     """``linear(cat(dense, onehot))`` where ``onehot`` is given by the positions of its ones.
 
@@ -95,8 +166,10 @@ def onehot_linear(linear: nn.Linear, dense: torch.Tensor | None, index: torch.Te
     weight = linear.weight
     d = 0 if dense is None else dense.shape[-1]
     lead = index.shape[:-1]
-    gathered = F.embedding_bag(index.reshape(-1, index.shape[-1]), weight[:, d:].t(), mode="sum")
-    gathered = gathered.reshape(*lead, -1)
+    # rows to gather: a contiguous (S * K, out) copy of the columns (embedding_bag on the strided view is ~50x
+    # slower)
+    table = weight[:, d:].t().contiguous()
+    gathered = _GatherSum.apply(table, index.reshape(-1, index.shape[-1])).reshape(*lead, -1)
     if dense is None:
         return gathered if linear.bias is None else gathered + linear.bias
     out = F.linear(dense, weight[:, :d], linear.bias)
