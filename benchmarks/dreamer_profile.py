@@ -41,12 +41,13 @@ def main() -> None:
     agent.train(1)
     print("command: python " + " ".join(sys.argv))
     print(
-        f"torch {torch.__version__}, preset {args.preset}, compute_dtype {cfg.compute_dtype}, B x T "
+        f"torch {torch.__version__}, preset {args.preset}, compute_dtype {cfg.compute_dtype} ({agent.compute_dtype}), "
+        f"B x T "
         f"{cfg.batch_size} x {cfg.seq_len}, process CPU seconds per update (mean of {args.updates})"
     )
     wm, beh = agent.world_model, agent.behavior
     phases: dict[str, float] = defaultdict(float)
-    bf16 = cfg.compute_dtype == "bfloat16"
+    bf16 = agent.compute_dtype == torch.bfloat16
     for _ in range(args.updates):
         t = time.process_time()
         sample = agent.replay.sample(cfg.batch_size, cfg.seq_len, agent.rng, context=cfg.replay_context)
@@ -106,7 +107,8 @@ def main() -> None:
         from evidence import write_json
 
         write_json(args.json, {
-            "preset": args.preset, "compute_dtype": cfg.compute_dtype, "batch_size": cfg.batch_size,
+            "preset": args.preset, "compute_dtype": cfg.compute_dtype, "resolved_dtype": str(agent.compute_dtype),
+            "batch_size": cfg.batch_size,
             "seq_len": cfg.seq_len, "updates": args.updates, "overrides": args.override, "clock": "cpu",
             "phases_cpu_s_per_update": {k: v / args.updates for k, v in phases.items()},
             "update_cpu_s": total, "top_ops_one_update": ops,

@@ -14,7 +14,8 @@ meaningful when other jobs share the cores; ``--clock wall`` for wall-clock time
     ``freeze`` (world model and critic not frozen during imagination: their weight gradients are computed
     and thrown away), ``sampling`` (``torch.multinomial`` instead of inverse-CDF sampling of the
     categoricals), ``gather`` (``DreamerConfig.onehot_gather=False``: dense matmuls on the imagined one-hot
-    latents), ``bf16`` (float32 matmuls where the preset's ``compute_dtype`` resolves to bfloat16);
+    latents), ``norm`` (torch's ``F.rms_norm`` instead of ``networks.rms_norm`` with its hand-written
+    backward), ``bf16`` (float32 matmuls where the preset's ``compute_dtype`` resolves to bfloat16);
   * with ``--ablate``: the update with each shortcut undone alone (same interleaving), i.e. what each buys;
   * ``compiled`` (with ``--compile``): ``DreamerConfig(compile=True)`` after warm-up, interleaved with more
     measurements of the eager update;
@@ -55,6 +56,10 @@ def _multinomial_index(probs: torch.Tensor, sample: bool = True) -> torch.Tensor
     return torch.multinomial(probs.detach().reshape(-1, probs.shape[-1]), 1).reshape(probs.shape[:-1])
 
 
+def _torch_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    return torch.nn.functional.rms_norm(x, (x.shape[-1],), weight.to(x.dtype), eps)
+
+
 @contextlib.contextmanager
 def _no_freeze(*modules: torch.nn.Module):
     yield
@@ -62,7 +67,7 @@ def _no_freeze(*modules: torch.nn.Module):
 
 DEVICE = "cpu"  # set from --device in main()
 CLOCK = time.process_time  # set from --clock in main()
-SHORTCUTS = ("freeze", "sampling", "gather", "bf16")
+SHORTCUTS = ("freeze", "sampling", "gather", "norm", "bf16")
 """What the straightforward ("naive") update undoes; see the module docstring."""
 
 
@@ -99,17 +104,19 @@ def undo(agent: Dreamer, shortcuts: tuple[str, ...] = SHORTCUTS) -> contextlib.E
         stack.enter_context(mock.patch("world_models.rssm.sample_index", _multinomial_index))
     if "gather" in shortcuts:
         stack.enter_context(mock.patch.object(agent.config, "onehot_gather", False))
+    if "norm" in shortcuts:
+        stack.enter_context(mock.patch("world_models.networks.rms_norm", _torch_rms_norm))
     if "bf16" in shortcuts:
         stack.enter_context(mock.patch.object(agent.config, "compute_dtype", "float32"))
     return stack
 
 
 def applicable(agent: Dreamer) -> tuple[str, ...]:
-    """The shortcuts that are on in this agent's config (bf16 only where the preset computes in bfloat16)."""
-    on = ["freeze", "sampling"]
-    if agent.config.onehot_gather and agent.behavior.actor_grad != "dynamics":
-        on.append("gather")
-    if agent.config.compute_dtype == "bfloat16":
+    """The shortcuts in effect for this agent (bf16 only where the preset computes in bfloat16; freezing only
+    on the dense path: the gather path runs the model's parts without autograd instead)."""
+    gather = agent.config.onehot_gather and agent.behavior.actor_grad != "dynamics"
+    on = ["sampling", "gather", "norm"] if gather else ["freeze", "sampling", "norm"]
+    if agent.compute_dtype == torch.bfloat16:
         on.append("bf16")
     return tuple(on)
 
@@ -119,7 +126,7 @@ def compare(agent: Dreamer, n: int, repeats: int, ablate: bool) -> dict[str, lis
     shortcut undone alone: ``repeats`` measurements each, interleaved so that load from other processes
     hits all alike."""
     on = applicable(agent)
-    variants: dict[str, tuple[str, ...]] = {"ours": (), "naive": on}
+    variants: dict[str, tuple[str, ...]] = {"ours": (), "naive": tuple(dict.fromkeys(("freeze", *on)))}
     if ablate:
         variants.update({f"without {name}": (name,) for name in on})
     agent.train(1)  # warm-up
@@ -213,12 +220,13 @@ def main() -> None:
                 samples["compiled"].append(time_updates(cagent, args.updates))
             compiled = f"{statistics.median(samples['compiled']):.3f} ({warm:.0f}s warm-up)"
         median = {name: statistics.median(v) for name, v in samples.items()}
+        dtype = str(agent.compute_dtype).removeprefix("torch.")
         sec, naive = median["ours"], median["naive"]
         act = time_acting(agent, args.env_steps)
         per_step = cfg.train_ratio / (cfg.batch_size * cfg.seq_len)
         train_sps = 1.0 / (1.0 / act + per_step * sec)
         print(
-            f"{preset:>6} {params / 1e6:>7.2f}M {cfg.batch_size:>3}x{cfg.seq_len:<3} {cfg.compute_dtype:>8} "
+            f"{preset:>6} {params / 1e6:>7.2f}M {cfg.batch_size:>3}x{cfg.seq_len:<3} {dtype:>8} "
             f"{sec:>9.3f} {1 / sec:>9.2f} {naive:>8.3f} {naive / sec:>6.2f}x {compiled:>10} {act:>11.0f} "
             f"{train_sps:>13.1f}",
             flush=True,
@@ -228,7 +236,7 @@ def main() -> None:
                 print(f"{'':>6} {name:>24}: {value:.3f} s/update ({value / sec:.2f}x ours)", flush=True)
         rows.append({
             "preset": preset, "params": params, "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,
-            "compute_dtype": cfg.compute_dtype, "shortcuts": list(applicable(agent)),
+            "compute_dtype": cfg.compute_dtype, "resolved_dtype": dtype, "shortcuts": list(applicable(agent)),
             "seconds_per_update": sec, "updates_per_s": 1 / sec, "naive_seconds_per_update": naive,
             "naive_updates_per_s": 1 / naive, "speedup_over_naive": naive / sec,
             "median_seconds_per_update": median, "samples_seconds_per_update": samples,

@@ -194,7 +194,7 @@ class Behavior(nn.Module):
             ``feat (H+1, N, F)``, ``action (H, N, A)``, ``logp (H, N)``, ``entropy (H, N)``.
         """
         backprop = self.actor_grad == "dynamics"
-        if not backprop and self.cfg.onehot_gather and isinstance(getattr(wm, "rssm", None), RSSM):
+        if self._gathers(wm):
             return self._imagine_gather(wm.rssm, start, horizon)
         state = {k: v.detach() for k, v in start.items()}
         feats = [wm.rssm.feat(state)]
@@ -223,6 +223,10 @@ class Behavior(nn.Module):
             "entropy": torch.stack(ents, 0),
         }
 
+    def _gathers(self, wm: WorldModel) -> bool:
+        """Whether imagination takes the one-hot gather path (REINFORCE, ``onehot_gather``, a real RSSM)."""
+        return self.actor_grad != "dynamics" and self.cfg.onehot_gather and isinstance(getattr(wm, "rssm", None), RSSM)
+
     def _imagine_gather(self, rssm: RSSM, start: State, horizon: int) -> dict[str, torch.Tensor]:
         """:meth:`imagine` without autograd through the dynamics, imagined latents kept as one-hot positions.
 
@@ -237,10 +241,14 @@ class Behavior(nn.Module):
             and the one-hot positions of the imagined steps 1..H (``feat[1:] = cat(deter[1:], onehot(index))``).
         """
         deter, stoch = start["deter"].detach(), start["stoch"].detach()
+        n, d = deter.shape
+        # the features are written in place: row 0 the start state, rows 1..H deter and the one-hot
         feat0 = rssm.feat({"deter": deter, "stoch": stoch})
-        deters, indices, actions, logps, ents = [deter], [], [], [], []
+        feat = deter.new_empty(horizon + 1, n, d + rssm.stoch_dim)
+        feat[0] = feat0
+        indices, actions, logps, ents = [], [], [], []
         index = None
-        for _ in range(horizon):
+        for t in range(horizon):
             dist = self.actor(feat0) if index is None else self.actor(deter, index)
             # log-density of the unclipped draw (see BoundedNormal.sample_with_log_prob)
             action, logp = dist.sample_with_log_prob()
@@ -250,16 +258,16 @@ class Behavior(nn.Module):
             with torch.no_grad():
                 deter = rssm._core(deter, stoch if index is None else None, rssm.act_proj(action), index=index)
                 index = rssm.stoch_index(rssm.prior_probs(deter))
-            deters.append(deter)
+            feat[t + 1, :, :d] = deter
             indices.append(index)
-        deter_all, index_all = torch.stack(deters, 0), torch.stack(indices, 0)
-        feat = torch.cat([feat0[None], torch.cat([deter_all[1:], rssm.onehot(index_all)], -1)], 0)
+        index_all = torch.stack(indices, 0)
+        feat[1:, :, d:].zero_().scatter_(-1, index_all, 1.0)
         return {
             "feat": feat,
             "action": torch.stack(actions, 0),
             "logp": torch.stack(logps, 0),
             "entropy": torch.stack(ents, 0),
-            "deter": deter_all,
+            "deter": feat[:, :, :d],
             "index": index_all,
         }
 
@@ -297,14 +305,19 @@ class Behavior(nn.Module):
         """
         cfg = self.cfg
         start = {k: v.reshape(-1, v.shape[-1]) for k, v in start.items()}
-        with frozen(wm, self.critic):
-            traj = self.imagine(wm, start, cfg.horizon)
-            feat = traj["feat"]
-            if "index" in traj:  # gather path: the imagined rows 1..H as one-hot positions
+        if self._gathers(wm):
+            # the dynamics run without autograd inside; the model's heads too (no freezing needed, so that
+            # autocast casts each weight once per update instead of once per call)
+            traj = self._imagine_gather(wm.rssm, start, cfg.horizon)
+            with torch.no_grad():
                 reward = wm.reward(traj["deter"][1:], traj["index"])
-            else:
-                reward = wm.reward(feat[1:])
-            cont = self._rows(wm.cont, traj)
+                cont = self._rows(wm.cont, traj)
+        else:
+            with frozen(wm, self.critic):
+                traj = self.imagine(wm, start, cfg.horizon)
+                reward = wm.reward(traj["feat"][1:])
+                cont = wm.cont(traj["feat"])
+        feat = traj["feat"]
         critic_logits = None
         if self.actor_grad == "dynamics":  # values carry the dynamics gradient to the actor
             with frozen(self.critic):

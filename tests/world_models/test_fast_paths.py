@@ -14,6 +14,7 @@ from conftest import ToyEnv
 from torch import nn
 
 from world_models import Dreamer, DreamerConfig
+from world_models import agent as agent_module
 from world_models.networks import RMSNorm, mlp, mlp_forward, onehot_linear, rms_norm
 from world_models.rssm import RSSM
 
@@ -145,3 +146,20 @@ def test_imagine_gather_returns_the_dense_features_and_the_same_rollout():
         assert fast[key].shape == ref[key].shape
         assert torch.allclose(fast[key], ref[key], atol=1e-5), key
     assert torch.equal(fast["feat"][1:, :, wm.rssm.deter :], wm.rssm.onehot(fast["index"]))
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, torch.bfloat16), (False, torch.float32)])
+def test_auto_compute_dtype_is_bfloat16_only_where_native(monkeypatch, native, expected):
+    """``compute_dtype="auto"`` (the S preset's) resolves per device; the update then runs in that dtype."""
+    assert DreamerConfig.from_preset("S").compute_dtype == "auto"
+    assert isinstance(agent_module.native_bfloat16("cpu"), bool)
+    monkeypatch.setattr(agent_module, "native_bfloat16", lambda device: native)
+    cfg = DreamerConfig.from_preset("tiny", compute_dtype="auto", learning_starts=10**9)
+    agent = Dreamer(gym.make("Pendulum-v1"), config=cfg, seed=0, device="cpu")
+    assert agent.compute_dtype == expected
+    seen = []
+    agent.world_model.reward_head[0].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    agent.learn(100, progress_bar=False)
+    agent.train(1)
+    assert seen and set(seen) == {expected}
+    assert all(p.dtype == torch.float32 for p in agent.world_model.parameters())
