@@ -14,9 +14,9 @@ meaningful when other jobs share the cores; ``--clock wall`` for wall-clock time
     ``freeze`` (world model and critic not frozen during imagination: their weight gradients are computed
     and thrown away), ``sampling`` (``torch.multinomial`` instead of inverse-CDF sampling of the
     categoricals), ``gather`` (``DreamerConfig.onehot_gather=False``: dense matmuls on the imagined one-hot
-    latents), ``norm`` (torch's ``F.rms_norm`` instead of ``networks.rms_norm`` with its hand-written
-    backward), ``bf16`` (float32 matmuls where the preset's ``compute_dtype`` resolves to bfloat16);
-  * with ``--ablate``: the update with each shortcut undone alone (same interleaving), i.e. what each buys;
+    latents), ``bf16`` (float32 matmuls where the preset's ``compute_dtype`` resolves to bfloat16);
+  * with ``--ablate``: the update with each shortcut undone alone (same interleaving), i.e. what each buys,
+    and ``previous``: ``gather`` and ``bf16`` undone together (the update before issue 14 §5);
   * ``compiled`` (with ``--compile``): ``DreamerConfig(compile=True)`` after warm-up, interleaved with more
     measurements of the eager update;
   * ``act steps/s``: policy (encoder + posterior step + actor) plus ``env.step``, no training;
@@ -56,10 +56,6 @@ def _multinomial_index(probs: torch.Tensor, sample: bool = True) -> torch.Tensor
     return torch.multinomial(probs.detach().reshape(-1, probs.shape[-1]), 1).reshape(probs.shape[:-1])
 
 
-def _torch_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    return torch.nn.functional.rms_norm(x, (x.shape[-1],), weight.to(x.dtype), eps)
-
-
 @contextlib.contextmanager
 def _no_freeze(*modules: torch.nn.Module):
     yield
@@ -67,7 +63,7 @@ def _no_freeze(*modules: torch.nn.Module):
 
 DEVICE = "cpu"  # set from --device in main()
 CLOCK = time.process_time  # set from --clock in main()
-SHORTCUTS = ("freeze", "sampling", "gather", "norm", "bf16")
+SHORTCUTS = ("freeze", "sampling", "gather", "bf16")
 """What the straightforward ("naive") update undoes; see the module docstring."""
 
 
@@ -104,8 +100,6 @@ def undo(agent: Dreamer, shortcuts: tuple[str, ...] = SHORTCUTS) -> contextlib.E
         stack.enter_context(mock.patch("world_models.rssm.sample_index", _multinomial_index))
     if "gather" in shortcuts:
         stack.enter_context(mock.patch.object(agent.config, "onehot_gather", False))
-    if "norm" in shortcuts:
-        stack.enter_context(mock.patch("world_models.networks.rms_norm", _torch_rms_norm))
     if "bf16" in shortcuts:
         stack.enter_context(mock.patch.object(agent.config, "compute_dtype", "float32"))
     return stack
@@ -115,7 +109,7 @@ def applicable(agent: Dreamer) -> tuple[str, ...]:
     """The shortcuts in effect for this agent (bf16 only where the preset computes in bfloat16; freezing only
     on the dense path: the gather path runs the model's parts without autograd instead)."""
     gather = agent.config.onehot_gather and agent.behavior.actor_grad != "dynamics"
-    on = ["sampling", "gather", "norm"] if gather else ["freeze", "sampling", "norm"]
+    on = ["sampling", "gather"] if gather else ["freeze", "sampling"]
     if agent.compute_dtype == torch.bfloat16:
         on.append("bf16")
     return tuple(on)
@@ -129,6 +123,8 @@ def compare(agent: Dreamer, n: int, repeats: int, ablate: bool) -> dict[str, lis
     variants: dict[str, tuple[str, ...]] = {"ours": (), "naive": tuple(dict.fromkeys(("freeze", *on)))}
     if ablate:
         variants.update({f"without {name}": (name,) for name in on})
+        # the update as it was before issue 14 §5 (dense one-hot matmuls, float32)
+        variants["previous"] = tuple(name for name in on if name in ("gather", "bf16"))
     agent.train(1)  # warm-up
     with undo(agent, on):
         agent.train(1)
@@ -232,7 +228,7 @@ def main() -> None:
             flush=True,
         )
         for name, value in median.items():
-            if name.startswith("without"):
+            if name.startswith("without") or name == "previous":
                 print(f"{'':>6} {name:>24}: {value:.3f} s/update ({value / sec:.2f}x ours)", flush=True)
         rows.append({
             "preset": preset, "params": params, "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,

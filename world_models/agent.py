@@ -175,13 +175,14 @@ class Dreamer:
         return torch.bfloat16 if dtype == "bfloat16" else torch.float32
 
     def _compile(self) -> None:
-        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP).
+        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP, the imagination step).
 
-        Measured by benchmarks/dreamer_throughput.py --compile; on CPU it has not paid off so far (see
-        docs/dreamer.md), hence ``compile=False`` by default.
+        Measured by benchmarks/dreamer_throughput.py --compile (docs/dreamer.md, "Speed"). The compiled
+        imagination step draws its latents with inductor's random numbers, not torch's (same distribution).
         """
         rssm = self.world_model.rssm
         rssm._core = torch.compile(rssm._core)  # type: ignore[method-assign]
+        rssm.img_step_index = torch.compile(rssm.img_step_index)  # type: ignore[method-assign]
         rssm.prior_net.compile()
         self.behavior.actor.net.compile()
 

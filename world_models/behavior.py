@@ -256,8 +256,11 @@ class Behavior(nn.Module):
             logps.append(logp)
             ents.append(dist.entropy())
             with torch.no_grad():
-                deter = rssm._core(deter, stoch if index is None else None, rssm.act_proj(action), index=index)
-                index = rssm.stoch_index(rssm.prior_probs(deter))
+                if index is None:  # from the (dense) start state
+                    deter = rssm._core(deter, stoch, rssm.act_proj(action))
+                    index = rssm.stoch_index(rssm.prior_probs(deter))
+                else:
+                    deter, index = rssm.img_step_index(deter, index, action)
             feat[t + 1, :, :d] = deter
             indices.append(index)
         index_all = torch.stack(indices, 0)

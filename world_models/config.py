@@ -135,11 +135,13 @@ class DreamerConfig:
     recurrent state stay float32); "auto" is bfloat16 where the device computes it natively (a CPU with
     AVX512-BF16 or AMX, a CUDA GPU with bfloat16 support), else float32 (``Dreamer.compute_dtype`` tells which).
     Acting always runs in float32."""
-    onehot_gather: bool = True
+    onehot_gather: bool = False
     """Imagination (REINFORCE, no autograd through the dynamics) keeps the imagined stochastic latents as
     one-hot positions, and every layer that reads them sums the ``stoch`` weight columns of the ones instead
-    of multiplying by the ``stoch * classes`` one-hot: the same result up to float rounding, and the
-    largest saving at size S (see docs/dreamer.md, "Speed"). ``False``: the straightforward dense matmuls."""
+    of multiplying by the ``stoch * classes`` one-hot: the same result up to float rounding, with the same
+    random draws. Pays off for wide one-hots (the ``S`` preset, 32 x 32: on), not for narrow ones (``tiny``
+    4 x 4: 7 % slower; ``small`` 16 x 8: no difference), see docs/dreamer.md, "Speed". ``False``: the
+    straightforward dense matmuls."""
     compile: bool = False
     """Wrap the update functions in ``torch.compile`` (measured: see benchmarks/dreamer_throughput.py)."""
     torch_threads: int | None = None
@@ -330,7 +332,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # stoch 32 x 32, units 512, 2 hidden layers per MLP; the 2025 configs have no "S": their smallest,
     # size1m, is deter 512 / hidden 64 / 4 classes / units 64, size12m deter 2048 / hidden 256 / 16 classes);
     # train ratio 512 (official 512 for crafter, 1024 for dmc_proprio). compute_dtype "auto": bfloat16 as the
-    # official where the CPU/GPU has native bfloat16 (3.4 instead of 5.2 CPU-s per update here), else float32.
+    # official where the CPU/GPU has native bfloat16 (3.2 instead of 4.8 CPU-s per update here), else float32;
+    # onehot_gather on (a compute shortcut, same results up to rounding; see docs/dreamer.md, "Speed").
     "S": dict(
         deter=512,
         stoch=32,
@@ -343,5 +346,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         train_ratio=512.0,
         learning_starts=1024,
         compute_dtype="auto",
+        onehot_gather=True,
     ),
 }

@@ -21,62 +21,20 @@ __all__ = [
     "mlp_forward",
     "norm",
     "onehot_linear",
-    "rms_norm",
 ]
 
 
-class _RMSNormFunction(torch.autograd.Function):
-    """RMSNorm over the last dim with a hand-written backward.
-
-    On CPU, torch 2.13 runs ``F.rms_norm`` as a composite of ~6 elementwise kernels whose autograd backward
-    takes ~12 more (``pow`` backward alone ~0.8 ms per 1024 x 512 call); this takes 3 passes forward and 5
-    backward, about 30 % less time per norm + SiLU block (docs/dreamer.md, "Speed"). Statistics in float32
-    (float64 for float64 input); the output has the input's dtype, as ``F.rms_norm``.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:  # noqa: D102
-        xf = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
-        ms = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1])
-        rstd = torch.rsqrt(ms.add_(eps))
-        xhat = xf * rstd
-        ctx.save_for_backward(xhat, rstd, weight)
-        return xhat.to(x.dtype) * weight.to(x.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:  # noqa: D102
-        xhat, rstd, weight = ctx.saved_tensors
-        g = grad.to(xhat.dtype)
-        grad_weight = (g * xhat).reshape(-1, xhat.shape[-1]).sum(0).to(weight.dtype)
-        gxhat = g * weight.to(xhat.dtype)
-        # d/dx of x * rstd(x): rstd * (gxhat - xhat * mean(gxhat * xhat))
-        dot = torch.linalg.vecdot(gxhat, xhat, dim=-1).unsqueeze(-1).div_(xhat.shape[-1])
-        grad_x = torch.addcmul(gxhat, xhat, dot, value=-1.0).mul_(rstd)
-        return grad_x.to(grad.dtype), grad_weight, None
-
-
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """``F.rms_norm(x, (D,), weight, eps)`` over the last dim, with a faster backward on CPU.
-
-    Equal to ``F.rms_norm`` up to float rounding (float32: ~1e-7 relative), gradients included.
-    """
-    return _RMSNormFunction.apply(x, weight, eps)
-
-
 class RMSNorm(nn.RMSNorm):
-    """``nn.RMSNorm`` (last dim, learned scale) computed by :func:`rms_norm`.
+    """``nn.RMSNorm`` whose scale follows the input's dtype.
 
-    The scale follows the input's dtype (under bfloat16 autocast the output is bfloat16, as the fused
-    ``F.rms_norm`` with a scale of the input's dtype).
+    Under bfloat16 autocast the fused kernel then runs (with a float32 scale and a bfloat16 input torch
+    falls back to a slow composite).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise the last dimension."""
-        if self.weight is None or len(self.normalized_shape) != 1:
-            weight = self.weight.to(x.dtype) if self.weight is not None else None
-            return F.rms_norm(x, self.normalized_shape, weight, self.eps)
-        eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
-        return rms_norm(x, self.weight, eps)
+        weight = self.weight.to(x.dtype) if self.weight is not None else None
+        return F.rms_norm(x, self.normalized_shape, weight, self.eps)
 
 
 def norm(units: int) -> nn.Module:
