@@ -188,7 +188,8 @@ class Behavior(nn.Module):
         """Roll the learned dynamics ``horizon`` steps with the actor from each (flattened) start state.
 
         Actor inputs are detached; with ``actor_grad == "dynamics"`` gradients flow from later states
-        back through the sampled actions, otherwise the dynamics run without autograd.
+        back through the sampled actions, otherwise the dynamics run without autograd (with
+        ``cfg.onehot_gather`` via :meth:`_imagine_gather`, which also returns ``deter`` and ``index``).
 
         Returns:
             ``feat (H+1, N, F)``, ``action (H, N, A)``, ``logp (H, N)``, ``entropy (H, N)``.
