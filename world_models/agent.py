@@ -37,6 +37,20 @@ def _resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
+def native_bfloat16(device: str | torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CPU with AVX512-BF16 or AMX, or a CUDA GPU with bfloat16.
+
+    Used by ``compute_dtype="auto"``; on other CPUs bfloat16 matmuls are emulated and slower than float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+    return False
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -146,17 +160,29 @@ class Dreamer:
         self._vec_env: Any = None
         self._writer: Any = None
         self._last_obs: dict[str, np.ndarray] | None = None
+        self._native_bf16: bool | None = None
         if config.compile:
             self._compile()
 
-    def _compile(self) -> None:
-        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP).
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype of the training update's matmuls: ``config.compute_dtype`` with "auto" resolved for the device."""
+        dtype = self.config.compute_dtype
+        if dtype == "auto":
+            if self._native_bf16 is None:
+                self._native_bf16 = native_bfloat16(self.device)
+            return torch.bfloat16 if self._native_bf16 else torch.float32
+        return torch.bfloat16 if dtype == "bfloat16" else torch.float32
 
-        Measured by benchmarks/dreamer_throughput.py --compile; on CPU it has not paid off so far (see
-        docs/dreamer.md), hence ``compile=False`` by default.
+    def _compile(self) -> None:
+        """``torch.compile`` the per-step hot spots (GRU cell, prior head, actor MLP, the imagination step).
+
+        Measured by benchmarks/dreamer_throughput.py --compile (docs/dreamer.md, "Speed"). The compiled
+        imagination step draws its latents with inductor's random numbers, not torch's (same distribution).
         """
         rssm = self.world_model.rssm
         rssm._core = torch.compile(rssm._core)  # type: ignore[method-assign]
+        rssm.img_step_index = torch.compile(rssm.img_step_index)  # type: ignore[method-assign]
         rssm.prior_net.compile()
         self.behavior.actor.net.compile()
 
@@ -291,7 +317,7 @@ class Dreamer:
         cfg = self.config
         wm, beh = self.world_model, self.behavior
         batch, context = self._split_context(batch)
-        bf16 = cfg.compute_dtype == "bfloat16"
+        bf16 = self.compute_dtype == torch.bfloat16
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
             model_loss, metrics, post = wm.loss(batch, context)
             start = {k: v.detach() for k, v in post.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import distributions as td
@@ -12,8 +12,8 @@ from torch import nn
 
 from world_models.config import DreamerConfig
 from world_models.distributions import BoundedNormal, MultiCategorical, TwoHot
-from world_models.networks import mlp
-from world_models.rssm import State
+from world_models.networks import mlp, mlp_forward
+from world_models.rssm import RSSM, State
 from world_models.spaces import ActionSpec
 from world_models.world_model import WorldModel
 
@@ -58,9 +58,13 @@ class Actor(nn.Module):
         # official ``policy.outscale: 0.01`` (configs.yaml): near-uniform / mid-range initial policy
         self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, out, outscale=0.01)
 
-    def forward(self, feat: torch.Tensor) -> td.Distribution:
-        """Action distribution; values are model-unit actions ``(..., action_dim)``."""
-        out = self.net(feat).float()
+    def forward(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> td.Distribution:
+        """Action distribution; values are model-unit actions ``(..., action_dim)``.
+
+        With ``index`` (one-hot positions of the stochastic latent, see ``RSSM.img_step_index``), ``feat``
+        is the deterministic part only.
+        """
+        out = mlp_forward(self.net, feat, index).float()
         if self.spec.is_continuous:
             mean, std = out.chunk(2, -1)
             return BoundedNormal(mean, std, self.min_std, self.max_std)
@@ -74,9 +78,9 @@ class Critic(nn.Module):
         super().__init__()
         self.net = mlp(feat_dim, cfg.units, cfg.mlp_layers, cfg.num_bins, zero_out=True)
 
-    def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        """Value logits ``(..., num_bins)``."""
-        return self.net(feat)
+    def forward(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Value logits ``(..., num_bins)``; ``index`` as in :meth:`Actor.forward`."""
+        return mlp_forward(self.net, feat, index)
 
 
 class ReturnNormalizer(nn.Module):
@@ -184,12 +188,15 @@ class Behavior(nn.Module):
         """Roll the learned dynamics ``horizon`` steps with the actor from each (flattened) start state.
 
         Actor inputs are detached; with ``actor_grad == "dynamics"`` gradients flow from later states
-        back through the sampled actions, otherwise the dynamics run without autograd.
+        back through the sampled actions, otherwise the dynamics run without autograd (with
+        ``cfg.onehot_gather`` via :meth:`_imagine_gather`, which also returns ``deter`` and ``index``).
 
         Returns:
             ``feat (H+1, N, F)``, ``action (H, N, A)``, ``logp (H, N)``, ``entropy (H, N)``.
         """
         backprop = self.actor_grad == "dynamics"
+        if self._gathers(wm):
+            return self._imagine_gather(wm.rssm, start, horizon)
         state = {k: v.detach() for k, v in start.items()}
         feats = [wm.rssm.feat(state)]
         actions, logps, ents = [], [], []
@@ -217,6 +224,70 @@ class Behavior(nn.Module):
             "entropy": torch.stack(ents, 0),
         }
 
+    def _gathers(self, wm: WorldModel) -> bool:
+        """Whether imagination takes the one-hot gather path (REINFORCE, ``onehot_gather``, a real RSSM)."""
+        return self.actor_grad != "dynamics" and self.cfg.onehot_gather and isinstance(getattr(wm, "rssm", None), RSSM)
+
+    def _imagine_gather(self, rssm: RSSM, start: State, horizon: int) -> dict[str, torch.Tensor]:
+        """:meth:`imagine` without autograd through the dynamics, imagined latents kept as one-hot positions.
+
+        The same computation with the same random draws as the straightforward loop (equal up to float
+        rounding): every layer that reads an imagined stochastic latent (the core's input projection, the
+        actor here, and the heads in :meth:`actor_loss` / :meth:`critic_loss`) sums the ``S`` weight columns
+        of its ones instead of multiplying by the ``S * K`` one-hot (``networks.onehot_linear``). The start
+        states are used as given (dense). ``cfg.onehot_gather=False`` selects the straightforward loop.
+
+        Returns:
+            As :meth:`imagine`, plus ``deter (H+1, N, D)`` and ``index (H, N, S)``: the deterministic states
+            and the one-hot positions of the imagined steps 1..H (``feat[1:] = cat(deter[1:], onehot(index))``).
+        """
+        deter, stoch = start["deter"].detach(), start["stoch"].detach()
+        n, d = deter.shape
+        # the features are written in place: row 0 the start state, rows 1..H deter and the one-hot
+        feat0 = rssm.feat({"deter": deter, "stoch": stoch})
+        feat = deter.new_empty(horizon + 1, n, d + rssm.stoch_dim)
+        feat[0] = feat0
+        indices, actions, logps, ents = [], [], [], []
+        index = None
+        for t in range(horizon):
+            dist = self.actor(feat0) if index is None else self.actor(deter, index)
+            # log-density of the unclipped draw (see BoundedNormal.sample_with_log_prob)
+            action, logp = dist.sample_with_log_prob()
+            actions.append(action)
+            logps.append(logp)
+            ents.append(dist.entropy())
+            with torch.no_grad():
+                if index is None:  # from the (dense) start state
+                    deter = rssm._core(deter, stoch, rssm.act_proj(action))
+                    index = rssm.stoch_index(rssm.prior_probs(deter))
+                else:
+                    deter, index = rssm.img_step_index(deter, index, action)
+            feat[t + 1, :, :d] = deter
+            indices.append(index)
+        index_all = torch.stack(indices, 0)
+        feat[1:, :, d:].zero_().scatter_(-1, index_all, 1.0)
+        return {
+            "feat": feat,
+            "action": torch.stack(actions, 0),
+            "logp": torch.stack(logps, 0),
+            "entropy": torch.stack(ents, 0),
+            "deter": feat[:, :, :d],
+            "index": index_all,
+        }
+
+    @staticmethod
+    def _rows(fn: Callable[..., torch.Tensor], traj: dict[str, torch.Tensor], drop_last: bool = False) -> torch.Tensor:
+        """``fn`` on the imagined features ``traj["feat"]`` (without the last row if ``drop_last``).
+
+        With one-hot positions in ``traj`` (:meth:`_imagine_gather`) the imagined rows go through the
+        gather path ``fn(deter, index)`` and only the start row through ``fn(feat)``.
+        """
+        feat = traj["feat"]
+        if "index" not in traj:
+            return fn(feat[:-1] if drop_last else feat)
+        end = -1 if drop_last else None
+        return torch.cat([fn(feat[:1]), fn(traj["deter"][1:end], traj["index"][:end])], 0)
+
     def actor_loss(
         self, wm: WorldModel, start: State
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -238,11 +309,19 @@ class Behavior(nn.Module):
         """
         cfg = self.cfg
         start = {k: v.reshape(-1, v.shape[-1]) for k, v in start.items()}
-        with frozen(wm, self.critic):
-            traj = self.imagine(wm, start, cfg.horizon)
-            feat = traj["feat"]
-            reward = wm.reward(feat[1:])
-            cont = wm.cont(feat)
+        if self._gathers(wm):
+            # the dynamics run without autograd inside; the model's heads too (no freezing needed, so that
+            # autocast casts each weight once per update instead of once per call)
+            traj = self._imagine_gather(wm.rssm, start, cfg.horizon)
+            with torch.no_grad():
+                reward = wm.reward(traj["deter"][1:], traj["index"])
+                cont = self._rows(wm.cont, traj)
+        else:
+            with frozen(wm, self.critic):
+                traj = self.imagine(wm, start, cfg.horizon)
+                reward = wm.reward(traj["feat"][1:])
+                cont = wm.cont(traj["feat"])
+        feat = traj["feat"]
         critic_logits = None
         if self.actor_grad == "dynamics":  # values carry the dynamics gradient to the actor
             with frozen(self.critic):
@@ -250,7 +329,7 @@ class Behavior(nn.Module):
         else:
             # the critic's logits on the imagined (detached) states, computed once: read without gradient
             # here (baseline and bootstrap), trained with gradient in :meth:`critic_loss`
-            critic_logits = self.critic(feat)
+            critic_logits = self._rows(self.critic, traj)
             value = self.twohot.mean(critic_logits.detach())
         disc = cont[1:]
         returns = lambda_returns(reward, value, disc, cfg.return_lambda)
@@ -272,6 +351,7 @@ class Behavior(nn.Module):
             "imag_cont": cont[1:].detach().mean(),
         }
         out = {"feat": feat.detach(), "returns": returns.detach(), "weight": weight}
+        out.update({k: traj[k] for k in ("deter", "index") if k in traj})
         if critic_logits is not None:
             out["critic_logits"] = critic_logits[:-1]
         return loss, metrics, out
@@ -281,10 +361,9 @@ class Behavior(nn.Module):
 
         Weighted by the continue products (official ``imag_loss`` ``value`` term); critic params only.
         """
-        feat = traj["feat"][:-1]
-        logits = traj["critic_logits"] if "critic_logits" in traj else self.critic(feat)
+        logits = traj["critic_logits"] if "critic_logits" in traj else self._rows(self.critic, traj, drop_last=True)
         with torch.no_grad():
-            slow = self.twohot.mean(self.slow_critic(feat))
+            slow = self.twohot.mean(self._rows(self.slow_critic, traj, drop_last=True))
         loss = self.twohot.loss(logits, traj["returns"]) + self.cfg.slow_critic_reg * self.twohot.loss(logits, slow)
         loss = (traj["weight"] * loss).mean()
         return loss, {"critic_loss": loss.detach()}

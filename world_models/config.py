@@ -130,9 +130,18 @@ class DreamerConfig:
     log_every: int = 50
     """Write TensorBoard scalars every this many updates."""
     compute_dtype: str = "float32"
-    """"float32" or "bfloat16": matmuls of the training update under ``torch.autocast`` in bfloat16
-    (official ``jax.compute_dtype: bfloat16``; parameters, optimiser and recurrent state stay float32).
+    """"float32", "bfloat16" or "auto": "bfloat16" runs the matmuls of the training update under
+    ``torch.autocast`` in bfloat16 (official ``jax.compute_dtype: bfloat16``; parameters, optimiser and
+    recurrent state stay float32); "auto" is bfloat16 where the device computes it natively (a CPU with
+    AVX512-BF16 or AMX, a CUDA GPU with bfloat16 support), else float32 (``Dreamer.compute_dtype`` tells which).
     Acting always runs in float32."""
+    onehot_gather: bool = False
+    """Imagination (REINFORCE, no autograd through the dynamics) keeps the imagined stochastic latents as
+    one-hot positions, and every layer that reads them sums the ``stoch`` weight columns of the ones instead
+    of multiplying by the ``stoch * classes`` one-hot: the same result up to float rounding, with the same
+    random draws. Pays off for wide one-hots (the ``S`` preset, 32 x 32: on), not for narrow ones (``tiny``
+    4 x 4: 7 % slower; ``small`` 16 x 8: no difference), see docs/dreamer.md, "Speed". ``False``: the
+    straightforward dense matmuls."""
     compile: bool = False
     """Wrap the update functions in ``torch.compile`` (measured: see benchmarks/dreamer_throughput.py)."""
     torch_threads: int | None = None
@@ -227,11 +236,11 @@ class DreamerConfig:
             or not 0.0 <= pct[0] < pct[1] <= 100.0
         ):
             _fail("return_norm_percentiles", pct, "a pair (lo, hi) with 0 <= lo < hi <= 100")
-        if self.compute_dtype not in ("float32", "bfloat16"):
-            _fail("compute_dtype", self.compute_dtype, 'one of ("float32", "bfloat16")')
+        if self.compute_dtype not in ("float32", "bfloat16", "auto"):
+            _fail("compute_dtype", self.compute_dtype, 'one of ("float32", "bfloat16", "auto")')
         if self.actor_grad not in ACTOR_GRADS:
             _fail("actor_grad", self.actor_grad, f"one of {ACTOR_GRADS}")
-        for name in ("compile", "repval_grad"):
+        for name in ("compile", "repval_grad", "onehot_gather"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "a bool")
         if self.torch_threads is not None and (
@@ -322,7 +331,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Official algorithm settings at the first release's size S. Deviations from official: sizes (deter 512,
     # stoch 32 x 32, units 512, 2 hidden layers per MLP; the 2025 configs have no "S": their smallest,
     # size1m, is deter 512 / hidden 64 / 4 classes / units 64, size12m deter 2048 / hidden 256 / 16 classes);
-    # train ratio 512 (official 512 for crafter, 1024 for dmc_proprio).
+    # train ratio 512 (official 512 for crafter, 1024 for dmc_proprio). compute_dtype "auto": bfloat16 as the
+    # official where the CPU/GPU has native bfloat16 (3.2 instead of 4.8 CPU-s per update here), else float32;
+    # onehot_gather on (a compute shortcut, same results up to rounding; see docs/dreamer.md, "Speed").
     "S": dict(
         deter=512,
         stoch=32,
@@ -334,5 +345,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         seq_len=64,
         train_ratio=512.0,
         learning_starts=1024,
+        compute_dtype="auto",
+        onehot_gather=True,
     ),
 }

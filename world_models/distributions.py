@@ -15,6 +15,7 @@ __all__ = [
     "MultiCategorical",
     "TwoHot",
     "categorical_kl",
+    "sample_index",
     "straight_through_onehot",
     "symexp",
     "symexp_bins",
@@ -56,15 +57,19 @@ def unimix_probs(logits: torch.Tensor, unimix: float, mask: torch.Tensor | None 
     return probs
 
 
-def straight_through_onehot(probs: torch.Tensor, sample: bool = True) -> torch.Tensor:
-    """One-hot sample (or mode) of a categorical with straight-through gradients to ``probs``."""
+def sample_index(probs: torch.Tensor, sample: bool = True) -> torch.Tensor:
+    """Class index of a categorical ``(..., K)``: a sample (inverse CDF, one uniform each) or the mode."""
     if sample:
         # inverse-CDF sampling: one uniform per categorical, cheaper than torch.multinomial on CPU
         cdf = probs.detach().cumsum(-1)
         u = torch.rand(probs.shape[:-1] + (1,), device=probs.device, dtype=probs.dtype) * cdf[..., -1:]
-        index = (cdf < u).sum(-1).clamp_max(probs.shape[-1] - 1)
-    else:
-        index = probs.argmax(-1)
+        return (cdf < u).sum(-1).clamp_max(probs.shape[-1] - 1)
+    return probs.argmax(-1)
+
+
+def straight_through_onehot(probs: torch.Tensor, sample: bool = True) -> torch.Tensor:
+    """One-hot sample (or mode) of a categorical with straight-through gradients to ``probs``."""
+    index = sample_index(probs, sample)
     onehot = F.one_hot(index, probs.shape[-1]).to(probs.dtype)
     return onehot + probs - probs.detach()
 

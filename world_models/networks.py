@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -9,7 +11,17 @@ from torch import nn
 from world_models.distributions import symlog
 from world_models.spaces import ObsSpec
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MultiDecoder", "MultiEncoder", "RMSNorm", "mlp", "norm"]
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "MultiDecoder",
+    "MultiEncoder",
+    "RMSNorm",
+    "mlp",
+    "mlp_forward",
+    "norm",
+    "onehot_linear",
+]
 
 
 class RMSNorm(nn.RMSNorm):
@@ -64,6 +76,75 @@ def mlp(
                 out.bias.zero_()
         mods.append(out)
     return nn.Sequential(*mods)
+
+
+class _GatherSum(torch.autograd.Function):
+    """``out[n] = sum_s table[index[n, s]]`` (``embedding_bag`` sum) with a cache-friendly backward.
+
+    torch's ``embedding_bag`` backward sorts the indices and takes ~7x its forward time at 1 024 x 32 indices
+    (~190 ms for 15 360 rows); here the table gradient is index-added blockwise (1 024 rows of the output
+    gradient at a time, one ``index_add_`` per latent), ~2.5 ms per 1 024 rows.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(index)
+        ctx.rows = table.shape[0]
+        return F.embedding_bag(index, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: D102
+        (index,) = ctx.saved_tensors
+        grad = grad.contiguous()
+        out = grad.new_zeros(ctx.rows, grad.shape[-1])
+        for start in range(0, index.shape[0], 1024):
+            block = grad[start : start + 1024]
+            cols = index[start : start + 1024].t()
+            for col in cols:
+                out.index_add_(0, col, block)
+        return out, None
+
+
+def onehot_linear(linear: nn.Linear, dense: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor:
+    """``linear(cat(dense, onehot))`` where ``onehot`` is given by the positions of its ones.
+
+    The input's trailing part is a flattened one-hot (the RSSM's stochastic latent: ``S`` ones among
+    ``S * K``), so its product with the weight is the sum of ``S`` weight columns: an ``embedding_bag``
+    instead of a matmul over ``S * K`` inputs (32x fewer multiply-adds at size S, and the weight gradient is
+    an index-add). Equal to the dense product up to float rounding; no gradient reaches the one-hot.
+
+    Args:
+        linear: The layer; its ``in_features`` is ``dense.shape[-1] + S * K``.
+        dense: ``(..., D)`` dense leading part of the input, or ``None`` (``D = 0``).
+        index: ``(..., S)`` int64 positions of the ones in the flattened one-hot, in ``[0, S * K)``.
+
+    Returns:
+        ``(..., out_features)``.
+    """
+    weight = linear.weight
+    d = 0 if dense is None else dense.shape[-1]
+    lead = index.shape[:-1]
+    # rows to gather: a contiguous (S * K, out) copy of the columns (embedding_bag on the strided view is ~50x
+    # slower)
+    table = weight[:, d:].t().contiguous()
+    gathered = _GatherSum.apply(table, index.reshape(-1, index.shape[-1])).reshape(*lead, -1)
+    if dense is None:
+        return gathered if linear.bias is None else gathered + linear.bias
+    out = F.linear(dense, weight[:, :d], linear.bias)
+    return out + gathered.to(out.dtype)
+
+
+def mlp_forward(net: nn.Sequential, feat: torch.Tensor | None, index: torch.Tensor | None = None) -> torch.Tensor:
+    """Run an :func:`mlp` on ``feat``, or on ``cat(feat, onehot(index))`` via :func:`onehot_linear`.
+
+    With ``index``, ``feat`` is only the dense leading part (``None`` if the input is the one-hot alone).
+    """
+    if index is None:
+        return net(feat)
+    x = onehot_linear(net[0], feat, index)
+    for module in list(net)[1:]:
+        x = module(x)
+    return x
 
 
 def _num_stages(shape: tuple[int, int, int], min_res: int) -> int:

@@ -10,8 +10,8 @@ import math
 import torch
 from torch import nn
 
-from world_models.distributions import categorical_kl, straight_through_onehot, unimix_probs
-from world_models.networks import mlp, norm
+from world_models.distributions import categorical_kl, sample_index, straight_through_onehot, unimix_probs
+from world_models.networks import mlp, mlp_forward, norm
 
 __all__ = ["RSSM", "State"]
 
@@ -97,18 +97,26 @@ class RSSM(nn.Module):
         xg = x.reshape(n, self.blocks, -1).transpose(0, 1)
         return torch.bmm(xg, weight).transpose(0, 1)
 
-    def _core(self, deter: torch.Tensor, stoch: torch.Tensor, act_proj: torch.Tensor) -> torch.Tensor:
-        """Block GRU step (official ``RSSM._core``); ``act_proj`` is ``dynin_act(action)``."""
+    def _core(
+        self,
+        deter: torch.Tensor,
+        stoch: torch.Tensor | None,
+        act_proj: torch.Tensor,
+        index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Block GRU step (official ``RSSM._core``); ``act_proj`` is ``dynin_act(action)``.
+
+        The stochastic input is ``stoch``, or with ``index`` the one-hot at those positions (see
+        :meth:`img_step_index`).
+        """
         lead = deter.shape[:-1]
         deter2 = deter.reshape(-1, self.deter)
-        x = torch.cat(
-            [
-                self.dynin_deter(deter2),
-                self.dynin_stoch(stoch.reshape(-1, self.stoch_dim)),
-                act_proj.reshape(-1, act_proj.shape[-1]),
-            ],
-            -1,
-        )
+        if index is None:
+            assert stoch is not None
+            stoch_proj = self.dynin_stoch(stoch.reshape(-1, self.stoch_dim))
+        else:
+            stoch_proj = mlp_forward(self.dynin_stoch, None, index.reshape(-1, self.stoch))
+        x = torch.cat([self.dynin_deter(deter2), stoch_proj, act_proj.reshape(-1, act_proj.shape[-1])], -1)
         hid = self.hid_shared(x) + self._block(deter2, self.hid_block).flatten(1)
         hid = self.hid_norm(hid)
         gates = self._block(hid, self.gru_block) + self.gru_bias
@@ -137,6 +145,32 @@ class RSSM(nn.Module):
         deter = self._core(state["deter"], state["stoch"], self.act_proj(action))
         stoch = straight_through_onehot(self.prior_probs(deter), sample).flatten(-2)
         return {"deter": deter, "stoch": stoch}
+
+    def stoch_index(self, probs: torch.Tensor, sample: bool = True) -> torch.Tensor:
+        """Positions ``(..., S)`` of the ones in the flattened one-hot sample (or mode) of ``probs (..., S, K)``.
+
+        Draws the same random numbers as :func:`straight_through_onehot` (inverse-CDF sampling).
+        """
+        offsets = torch.arange(self.stoch, device=probs.device) * self.classes
+        return sample_index(probs, sample) + offsets
+
+    def onehot(self, index: torch.Tensor) -> torch.Tensor:
+        """Flattened one-hot ``(..., S * K)`` float32 of positions ``(..., S)`` (inverse of :meth:`stoch_index`)."""
+        out = torch.zeros(*index.shape[:-1], self.stoch_dim, device=index.device)
+        return out.scatter_(-1, index, 1.0)
+
+    def img_step_index(
+        self, deter: torch.Tensor, index: torch.Tensor, action: torch.Tensor, sample: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`img_step` with the stochastic state as one-hot positions, for rollouts without autograd.
+
+        ``(h, positions of z), a -> (h', positions of z')``: the same computation and the same random draws
+        as ``img_step`` on ``stoch = onehot(index)``, equal up to float rounding, but the layer that reads
+        ``z`` sums ``S`` weight columns instead of multiplying by the ``S * K`` one-hot
+        (:func:`~world_models.networks.onehot_linear`). No straight-through gradient reaches ``z``.
+        """
+        deter = self._core(deter, None, self.act_proj(action), index=index)
+        return deter, self.stoch_index(self.prior_probs(deter), sample)
 
     def obs_step(
         self,

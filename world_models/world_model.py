@@ -8,7 +8,7 @@ from torch import nn
 
 from world_models.config import DreamerConfig
 from world_models.distributions import TwoHot
-from world_models.networks import MultiDecoder, MultiEncoder, mlp
+from world_models.networks import MultiDecoder, MultiEncoder, mlp, mlp_forward
 from world_models.rssm import RSSM, State
 from world_models.spaces import ObsSpec
 
@@ -53,17 +53,22 @@ class WorldModel(nn.Module):
         self.cont_head = mlp(feat, cfg.units, cfg.mlp_layers, 1)
         self.twohot = TwoHot(cfg.num_bins, cfg.bin_range)
 
-    def reward(self, feat: torch.Tensor) -> torch.Tensor:
-        """Predicted reward of any leading shape."""
-        return self.twohot.mean(self.reward_head(feat))
+    def reward(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Predicted reward of any leading shape.
 
-    def cont(self, feat: torch.Tensor) -> torch.Tensor:
+        With ``index`` (one-hot positions of the stochastic latent, see ``RSSM.img_step_index``), ``feat``
+        is the deterministic part only.
+        """
+        return self.twohot.mean(mlp_forward(self.reward_head, feat, index))
+
+    def cont(self, feat: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted discount: probability that the episode continues, times ``gamma``.
 
         As the official ``contdisc: True`` the head is trained on ``gamma * (1 - is_terminal)``, so its
         output is the per-step discount of imagination (0 at predicted terminals, ``gamma`` otherwise).
+        ``index`` as in :meth:`reward`.
         """
-        return torch.sigmoid(self.cont_head(feat).squeeze(-1).float())
+        return torch.sigmoid(mlp_forward(self.cont_head, feat, index).squeeze(-1).float())
 
     def loss(
         self, batch: dict[str, torch.Tensor], start: State | None = None
