@@ -65,6 +65,11 @@ def test_train_resume_and_dream_smoke(tmp_path):
     )
     assert (dream / "dream.mp4").stat().st_size > 0 and (dream / "dream_reward.png").exists()
     assert (dream / "dream_frames.png").exists()
+    rewards = json.loads((dream / "dream_rewards.json").read_text())
+    n = len(rewards["real_reward"])  # 9 unless the CartPole episode ended sooner
+    assert len(rewards["model_reward"]) == n and 4 <= n <= 9 and rewards["open_loop_steps"] == n - 3
+    err = np.abs(np.array(rewards["real_reward"][3:]) - np.array(rewards["model_reward"][3:])).mean()
+    assert rewards["open_loop_reward_mae"] == pytest.approx(err)
 
 
 def test_env_kwargs_pixels_and_evaluate(tmp_path):
