@@ -7,7 +7,8 @@ Tables (each row computed from the files, nothing typed by hand):
 
 * training episodes per ``--bin`` env steps: episodes, mean return of the (stochastic) training episodes, and
   the update count and process CPU minutes of the bin's last episode;
-* the in-training deterministic evaluations (``eval.csv``) and the end of the run (``final.csv``);
+* the in-training deterministic evaluations (``eval.csv``; with ``--eval-rows-every N`` only those at multiples
+  of N env steps, and the last) and the end of the run (``final.csv``);
 * with ``--threshold``: the first evaluation at or above it (env steps, updates, CPU minutes);
 * with ``--eval-json``: the evaluated policy and its baselines (mean ± std / median, and the difference to
   each baseline with its standard error, as examples/evaluate_dreamer.py computed them).
@@ -55,13 +56,16 @@ def episode_rows(episodes: list[dict[str, str]], bin_steps: int) -> list[str]:
     return rows
 
 
-def eval_rows(evals: list[dict[str, str]], final: list[dict[str, str]]) -> list[str]:
-    """The in-training evaluations and the final one."""
+def eval_rows(evals: list[dict[str, str]], final: list[dict[str, str]], every: int = 0) -> list[str]:
+    """The in-training evaluations (those at multiples of ``every`` env steps and the last; all if 0) and the
+    final one."""
     rows = [
         "| env steps | updates | CPU min | deterministic return |",
         "| ---: | ---: | ---: | ---: |",
     ]
-    for r in evals:
+    for i, r in enumerate(evals):
+        if every and int(r["timesteps"]) % every and i != len(evals) - 1:
+            continue
         rows.append(f"| {r['timesteps']} | {r['updates']} | {_minutes(r)} | {float(r['mean_return']):.1f} |")
     for r in final:
         rows.append(
@@ -109,7 +113,7 @@ def json_rows(report: dict) -> list[str]:
     return rows
 
 
-def tables(logdir: Path, bin_steps: int, threshold: float | None, eval_json: str) -> list[str]:
+def tables(logdir: Path, bin_steps: int, threshold: float | None, eval_json: str, eval_every: int = 0) -> list[str]:
     episodes = _read(logdir / "episodes.csv")
     if not episodes:
         raise ValueError(f"--logdir {logdir} has no episodes.csv with rows (not a train_dreamer.py run?)")
@@ -117,7 +121,7 @@ def tables(logdir: Path, bin_steps: int, threshold: float | None, eval_json: str
     evals = _read(logdir / "eval.csv")
     final = _read(logdir / "final.csv")
     if evals or final:
-        lines += [*eval_rows(evals, final), ""]
+        lines += [*eval_rows(evals, final, eval_every), ""]
     if threshold is not None:
         lines += [threshold_line(evals, threshold), ""]
     if eval_json:
@@ -129,12 +133,17 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logdir", required=True, help="run directory (episodes.csv, eval.csv, final.csv)")
     parser.add_argument("--bin", type=int, default=5000, help="env steps per row of the training-episode table")
+    parser.add_argument(
+        "--eval-rows-every", type=int, default=0, help="list only evaluations at multiples of this many env steps"
+    )
     parser.add_argument("--threshold", type=float, default=None, help="report the first evaluation >= this")
     parser.add_argument("--eval-json", default="", help="examples/evaluate_dreamer.py JSON to tabulate")
     args = parser.parse_args(argv)
     if args.bin < 1:
         raise ValueError(f"--bin must be >= 1 env steps, got {args.bin}")
-    lines = tables(Path(args.logdir), args.bin, args.threshold, args.eval_json)
+    if args.eval_rows_every < 0:
+        raise ValueError(f"--eval-rows-every must be >= 0 env steps (0: every evaluation), got {args.eval_rows_every}")
+    lines = tables(Path(args.logdir), args.bin, args.threshold, args.eval_json, args.eval_rows_every)
     print("\n".join(lines))
     return lines
 

@@ -219,6 +219,8 @@ def test_run_table_from_hand_built_csvs(tmp_path):
     assert "first evaluation >= -300: -250.0 at 800 env steps, 200 updates, 2.0 CPU min" in lines
     out = _run("examples/dreamer_run_table.py", "--logdir", str(tmp_path), "--threshold", "0")
     assert "no evaluation >= 0" in out
+    out = _run("examples/dreamer_run_table.py", "--logdir", str(tmp_path), "--eval-rows-every", "800")
+    assert "| 400 | 0 | 0.2 | -900.2 |" not in out and "| 800 | 200 | 2.0 | -250.0 |" in out
 
 
 @pytest.mark.parametrize("flag,value", [("--max-cpu-minutes", "-1"), ("--max-minutes", "nan")])
