@@ -56,8 +56,10 @@ def baselines_from(path: Path) -> tuple[list[tuple[str, float]], tuple[str, floa
         for name, b in report.get("baselines", {}).items()
     ]
     args = report["args"]
-    mode = "" if args["policy"] != "model" else (" deterministic" if args["deterministic"] else " stochastic")
-    return lines, (f"final {args['policy']}{mode} ({n} episodes)", float(report["summary"]["return_mean"]))
+    who = f"{args['policy']} actions"
+    if args["policy"] == "model":
+        who = "Dreamer, " + ("deterministic" if args["deterministic"] else "stochastic")
+    return lines, (f"final {who} ({n} episodes)", float(report["summary"]["return_mean"]))
 
 
 def _read(path: Path) -> list[dict[str, str]]:
