@@ -261,3 +261,20 @@ def test_train_dreamer_cpu_limit_stops_and_logs_cpu_seconds(tmp_path):
     assert "CPU-time limit" in out and "done: 100000 env steps" not in out
     header = (tmp_path / "final.csv").read_text().splitlines()[0]
     assert header.endswith(",cpu_s")
+
+
+@pytest.mark.parametrize(
+    "logdir, args",
+    [
+        ("docs/dreamer_pendulum", ["--bin", "2000", "--threshold", "-300"]),
+        ("docs/dreamer_pixel_reach", ["--bin", "5000", "--eval-rows-every", "4000"]),
+    ],
+)
+def test_dreamer_doc_tables_are_the_committed_data(logdir, args):
+    """docs/dreamer.md's Pendulum and PixelReach tables are, row for row, what dreamer_run_table.py prints from
+    the committed CSVs and evaluation JSON."""
+    doc = (ROOT / "docs" / "dreamer.md").read_text().splitlines()
+    out = _run("examples/dreamer_run_table.py", "--logdir", logdir, *args, "--eval-json", f"{logdir}/eval_50.json")
+    rows = [line for line in out.splitlines() if line.startswith(("| ", "first evaluation", "no evaluation"))]
+    missing = [row for row in rows if row not in doc]
+    assert len(rows) >= 10 and not missing, missing
