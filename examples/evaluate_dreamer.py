@@ -3,12 +3,19 @@
     python examples/evaluate_dreamer.py --checkpoint runs/dreamer_dactyl_z/checkpoint.pt --env Dactyl-v0 \
         --env-kwargs '{"goal": "z", "action_type": "continuous", "goal_timeout_s": 8.0}' --episodes 50 --seed 1000
     python examples/evaluate_dreamer.py --policy random --env PixelReach-v0 --episodes 20 --seed 20000
+    python examples/evaluate_dreamer.py --checkpoint runs/pixel_reach/checkpoint.pt --env PixelReach-v0 \
+        --episodes 50 --seed 20000 --baselines random,oracle --out runs/pixel_reach_eval.json
 
 Episode i is reset with seed ``seed + i``; the random policy's action space is seeded with ``seed`` (as in
 examples/evaluate.py, so the random baselines there are reproduced exactly). Reports the return (mean ± std /
 median) and, on Dactyl-v0 (``info["consecutive_successes"]`` present), the Dactyl Table-3 metrics:
 consecutive successes, success rate, drop rate and rotation progress (the return without the +5 success
 bonuses and the −20 drop penalty: radians turned towards the goals). Writes ``--out`` (JSON) when given.
+
+``--baselines random,oracle`` evaluates those policies too, in the same run, on the same reset seeds (each
+exactly as its own ``--policy`` run would), and reports the policy's mean return minus each baseline's with
+its standard error (``sqrt(s1²/n1 + s2²/n2)``, sample standard deviations) and the ratio of the two (``z``).
+The JSON then has ``baselines`` (per baseline ``summary`` and ``episodes``) and ``comparison``.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ class Args:
     """Act with the actor's mode (model only)."""
     out: str = ""
     """Write the per-episode results and the summary to this JSON file."""
+    baselines: str = ""
+    """Comma-separated policies (random, oracle) evaluated in the same run on the same seeds, for comparison."""
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -59,7 +68,22 @@ def parse_args(argv: list[str] | None = None) -> Args:
         raise ValueError("--checkpoint is required with --policy model (or pass --policy random)")
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    baselines = baseline_names(args.baselines)
+    if args.policy in baselines:
+        raise ValueError(f"--baselines {args.baselines!r} repeats --policy {args.policy!r}")
     return args
+
+
+def baseline_names(text: str) -> list[str]:
+    """``--baselines`` → list of policy names (each one of random/oracle, no repeats)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    allowed = tuple(p for p in POLICIES if p != "model")
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"--baselines must be a comma-separated subset of {allowed}, got {text!r} ({name!r})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--baselines must not repeat a policy, got {text!r}")
+    return names
 
 
 def run_episode(env: gym.Env, agent: Dreamer | str, seed: int, deterministic: bool) -> dict[str, Any]:
@@ -88,6 +112,28 @@ def run_episode(env: gym.Env, agent: Dreamer | str, seed: int, deterministic: bo
     return stats
 
 
+def evaluate_policy(
+    env: gym.Env, agent: Dreamer | str, episodes: int, seed: int, deterministic: bool
+) -> list[dict[str, Any]]:
+    """``episodes`` episodes, episode i reset with ``seed + i``; random actions come from the action space
+    seeded with ``seed`` (so a baseline measured next to a model is the one its own run measures)."""
+    if isinstance(agent, str):
+        env.action_space.seed(seed)
+    return [run_episode(env, agent, seed + i, deterministic) for i in range(episodes)]
+
+
+def compare(policy: dict[str, float], baseline: dict[str, float], n1: int, n2: int) -> dict[str, float]:
+    """Mean-return difference ``policy − baseline``, its standard error and their ratio ``z``.
+
+    The summaries hold population standard deviations; the standard error uses sample ones (``ddof=1``).
+    """
+    diff = policy["return_mean"] - baseline["return_mean"]
+    var1 = policy["return_std"] ** 2 * n1 / max(n1 - 1, 1)
+    var2 = baseline["return_std"] ** 2 * n2 / max(n2 - 1, 1)
+    se = float(np.sqrt(var1 / n1 + var2 / n2))
+    return {"return_difference": diff, "standard_error": se, "z": diff / se if se > 0 else float("inf")}
+
+
 def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
     returns = np.array([e["return"] for e in episodes])
     summary = {
@@ -110,6 +156,20 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
     return summary
 
 
+def _print_summary(who: str, summary: dict[str, float]) -> None:
+    print(
+        f"  {who}: return {summary['return_mean']:.2f} ± {summary['return_std']:.2f} / median "
+        f"{summary['return_median']:.2f}, length {summary['length_mean']:.1f}"
+    )
+    if "consecutive_successes_mean" in summary:
+        print(
+            f"    consecutive successes {summary['consecutive_successes_mean']:.2f} ± "
+            f"{summary['consecutive_successes_std']:.2f} / median {summary['consecutive_successes_median']:g}, "
+            f"success rate {summary['success_rate']:.2f}, drop rate {summary['drop_rate']:.2f}, "
+            f"rotation progress {summary['rotation_progress_mean']:+.2f} rad"
+        )
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -118,31 +178,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     agent: Dreamer | str = args.policy
     if args.policy == "model":
         agent = Dreamer.load(args.checkpoint, env=env)
-    elif args.policy == "oracle" and not hasattr(env.unwrapped, "oracle_action"):
-        raise ValueError(f"--policy oracle needs an env with an oracle_action() method; {args.env} has none")
-    else:
-        env.action_space.seed(args.seed)
-    episodes = [run_episode(env, agent, args.seed + i, args.deterministic) for i in range(args.episodes)]
-    env.close()
+    for name in (args.policy, *baseline_names(args.baselines)):
+        if name == "oracle" and not hasattr(env.unwrapped, "oracle_action"):
+            raise ValueError(
+                f"--policy/--baselines oracle needs an env with an oracle_action() method; {args.env} has none"
+            )
+    episodes = evaluate_policy(env, agent, args.episodes, args.seed, args.deterministic)
     summary = summarize(episodes)
     if isinstance(agent, Dreamer):
         who = f"{args.checkpoint} ({agent.num_timesteps} env steps)"
         mode = ", deterministic" if args.deterministic else ", stochastic"
     else:
         who, mode = f"{agent} actions", ""
-    print(f"{who} on {args.env} {env_kwargs}{mode}, seeds {args.seed}..{args.seed + args.episodes - 1}")
-    print(
-        f"  return {summary['return_mean']:.2f} ± {summary['return_std']:.2f} / median {summary['return_median']:.2f}"
-        f", length {summary['length_mean']:.1f}"
-    )
-    if "consecutive_successes_mean" in summary:
-        print(
-            f"  consecutive successes {summary['consecutive_successes_mean']:.2f} ± "
-            f"{summary['consecutive_successes_std']:.2f} / median {summary['consecutive_successes_median']:g}, "
-            f"success rate {summary['success_rate']:.2f}, drop rate {summary['drop_rate']:.2f}, "
-            f"rotation progress {summary['rotation_progress_mean']:+.2f} rad"
-        )
-    report = {"args": dataclasses.asdict(args), "summary": summary, "episodes": episodes}
+    print(f"{args.env} {env_kwargs}, seeds {args.seed}..{args.seed + args.episodes - 1}")
+    _print_summary(f"{who}{mode}", summary)
+    report: dict[str, Any] = {"args": dataclasses.asdict(args), "summary": summary, "episodes": episodes}
+    if isinstance(agent, Dreamer):
+        report["num_timesteps"] = agent.num_timesteps
+        report["num_updates"] = agent.num_updates
+    if args.baselines:
+        report["baselines"], report["comparison"] = {}, {}
+        for name in baseline_names(args.baselines):
+            base_episodes = evaluate_policy(env, name, args.episodes, args.seed, deterministic=True)
+            base = summarize(base_episodes)
+            report["baselines"][name] = {"summary": base, "episodes": base_episodes}
+            cmp = compare(summary, base, len(episodes), len(base_episodes))
+            report["comparison"][name] = cmp
+            _print_summary(f"{name} actions", base)
+            print(
+                f"    {args.policy} − {name}: {cmp['return_difference']:+.2f} ± {cmp['standard_error']:.2f} "
+                f"(z = {cmp['z']:.1f})"
+            )
+    env.close()
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))

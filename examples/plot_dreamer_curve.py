@@ -3,14 +3,22 @@
     python examples/plot_dreamer_curve.py --logdir runs/pixel_reach --out docs/dreamer_pixel_reach_curve.png \
         --baseline random=-49.5 --title "Dreamer (small) on PixelReach-v0, 16x16 pixels"
 
+    python examples/plot_dreamer_curve.py --logdir docs/dreamer_pendulum --out docs/dreamer_pendulum_curve.png \
+        --x cpu-minutes --baselines-from docs/dreamer_pendulum/eval_50.json
+
 Reads ``<logdir>/episodes.csv`` and, when present, ``<logdir>/eval.csv``. With ``--length`` a second panel
-shows the episode length (on Dactyl-v0 a short episode means an early drop).
+shows the episode length (on Dactyl-v0 a short episode means an early drop). ``--x cpu-minutes`` puts the
+process CPU time (the ``cpu_s`` column of train_dreamer.py's CSVs) on the x axis instead of env steps.
+``--baselines-from`` reads an ``examples/evaluate_dreamer.py --baselines ...`` JSON: each baseline's mean
+return becomes a dashed line and the evaluated policy's mean a star at the run's last training episode
+(where the final checkpoint, the one evaluated, was written).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +45,23 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[idx] - sums[lo]) / (idx - lo)
 
 
+def baselines_from(path: Path) -> tuple[list[tuple[str, float]], tuple[str, float] | None]:
+    """Baseline lines and the evaluated policy's ``(label, mean return)`` from an evaluate_dreamer.py JSON."""
+    report = json.loads(Path(path).read_text())
+    if "summary" not in report or "args" not in report:
+        raise ValueError(f"--baselines-from {path} is not an examples/evaluate_dreamer.py JSON (no summary/args)")
+    n = report["summary"]["episodes"]
+    lines = [
+        (f"{name} actions ({b['summary']['episodes']} episodes)", float(b["summary"]["return_mean"]))
+        for name, b in report.get("baselines", {}).items()
+    ]
+    args = report["args"]
+    who = f"{args['policy']} actions"
+    if args["policy"] == "model":
+        who = "Dreamer, " + ("deterministic" if args["deterministic"] else "stochastic")
+    return lines, (f"final {who} ({n} episodes)", float(report["summary"]["return_mean"]))
+
+
 def _read(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
@@ -52,8 +77,16 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--window", type=int, default=20, help="episodes in the rolling mean")
     parser.add_argument("--baseline", action="append", default=[], help="LABEL=VALUE horizontal line (repeatable)")
     parser.add_argument("--length", action="store_true", help="add a panel with the episode length")
+    parser.add_argument("--x", choices=("steps", "cpu-minutes"), default="steps", help="x axis (default: steps)")
+    parser.add_argument(
+        "--baselines-from", default="", help="evaluate_dreamer.py JSON whose baselines (and final mean) to draw"
+    )
     args = parser.parse_args(argv)
     baselines = [parse_baseline(b) for b in args.baseline]
+    final = None
+    if args.baselines_from:
+        from_json, final = baselines_from(Path(args.baselines_from))
+        baselines += from_json
     if args.window < 1:
         raise ValueError(f"--window must be >= 1, got {args.window}")
     logdir = Path(args.logdir)
@@ -61,13 +94,22 @@ def main(argv: list[str] | None = None) -> Path:
     if not episodes:
         raise ValueError(f"--logdir {logdir} has no episodes.csv with rows (not a train_dreamer.py run?)")
     evals = _read(logdir / "eval.csv")
+    xcol = "timesteps" if args.x == "steps" else "cpu_s"
+    if xcol not in episodes[0]:
+        raise ValueError(
+            f"--x {args.x} needs a {xcol!r} column in {logdir / 'episodes.csv'}; it has {list(episodes[0])}"
+        )
+
+    def xs(rows: list[dict[str, str]]) -> np.ndarray:
+        values = np.array([float(r[xcol]) for r in rows])
+        return values if args.x == "steps" else values / 60.0
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = np.array([int(r["timesteps"]) for r in episodes])
+    steps = xs(episodes)
     returns = np.array([float(r["return"]) for r in episodes])
     lengths = np.array([int(r["length"]) for r in episodes])
     panels = 2 if args.length else 1
@@ -77,7 +119,7 @@ def main(argv: list[str] | None = None) -> Path:
     ax.plot(steps, rolling_mean(returns, args.window), lw=1.8, color="C0", label=f"mean of last {args.window}")
     if evals:
         ax.plot(
-            [int(r["timesteps"]) for r in evals],
+            xs(evals),
             [float(r["mean_return"]) for r in evals],
             "o-",
             ms=4,
@@ -86,6 +128,8 @@ def main(argv: list[str] | None = None) -> Path:
         )
     for i, (label, value) in enumerate(baselines):
         ax.axhline(value, ls="--", color=f"C{i + 2}", label=label)
+    if final is not None:
+        ax.plot([steps[-1]], [final[1]], "*", ms=12, color="C1", mec="k", label=final[0])
     ax.set_ylabel("episode return")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -98,7 +142,7 @@ def main(argv: list[str] | None = None) -> Path:
         ax.set_ylabel("episode length (steps)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[-1, 0].set_xlabel("environment steps")
+    axes[-1, 0].set_xlabel("environment steps" if args.x == "steps" else "process CPU time (minutes)")
     fig.tight_layout()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
