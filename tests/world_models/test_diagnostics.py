@@ -93,3 +93,70 @@ def test_diagnose_without_events_or_data_gives_nan():
     assert np.isfinite(row["imag_return"]) and row["real_event_frac"] == 0.0
     empty = _agent_with_replay(steps=3)
     assert all(np.isnan(v) for k, v in diagnose(empty, np.random.default_rng(0)).items() if k != "events_in_replay")
+
+
+def test_event_reward_argument():
+    from train_dreamer import resolve_event_reward
+
+    assert resolve_event_reward("auto", "Dactyl-v0") == -19.0
+    assert resolve_event_reward("auto", "gym_dactyl:Dactyl-v0") == -19.0
+    assert resolve_event_reward("auto", "CartPole-v1") is None
+    assert resolve_event_reward("none", "Dactyl-v0") is None
+    assert resolve_event_reward("-5", "CartPole-v1") == -5.0
+    for bad in ("nan", "low", "inf"):
+        with pytest.raises(ValueError, match="--event-reward"):
+            resolve_event_reward(bad, "Dactyl-v0")
+
+
+def test_hold_action_is_the_keep_still_action():
+    from evaluate_dreamer import hold_action
+
+    assert hold_action(spaces.Box(-1.0, 1.0, (3,), np.float32)).tolist() == [0.0, 0.0, 0.0]
+    assert hold_action(spaces.MultiDiscrete([11, 11, 5])).tolist() == [5, 5, 2]
+    with pytest.raises(ValueError, match="0 inside"):
+        hold_action(spaces.Box(1.0, 2.0, (2,), np.float32))
+    with pytest.raises(ValueError, match="Box and MultiDiscrete"):
+        hold_action(spaces.Discrete(3))
+
+
+def test_compare_difference_and_standard_error():
+    from dreamer_dactyl_report import compare
+
+    agent = [{"m": v} for v in (1.0, 2.0, 3.0, 2.0)]  # mean 2, std(ddof=1) 0.8165, se 0.408
+    base = [{"m": 0.0}] * 4  # se 0
+    c = compare(agent, base, "m")
+    assert c["difference"] == pytest.approx(2.0)
+    assert c["difference_se"] == pytest.approx(0.8165 / 2, rel=1e-3)
+    assert c["z"] == pytest.approx(2.0 / 0.40825, rel=1e-3) and c["beats_by_3_se"] is True
+    c = compare(base, agent, "m")
+    assert c["z"] < 0 and c["beats_by_3_se"] is False
+    assert compare(base, base, "m")["z"] == 0.0
+
+
+def test_train_dreamer_writes_diagnostics_and_stops_cleanly_on_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    root = EXAMPLES.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "examples/train_dreamer.py", "--env", "CartPole-v1", "--preset", "tiny"]
+    cmd += ["--logdir", str(tmp_path), "--no-progress-bar", "--eval-every", "0", "--train-ratio", "32"]
+    cmd += ["--total-timesteps", "1000000", "--diag-every", "5", "--checkpoint-every", "100000"]
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    diag = tmp_path / "diagnostics.csv"
+    deadline = time.time() + 100
+    while time.time() < deadline and (not diag.exists() or len(diag.read_text().splitlines()) < 3):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=100)
+    assert proc.returncode == 0, err[-2000:]
+    assert "[stop] signal SIGTERM" in out
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "final.csv").exists()
+    lines = diag.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:5] == ["timesteps", "updates", "wall_s", "cpu_s", "diag_cpu_s"] and "train_entropy" in header
+    row = dict(zip(header, lines[1].split(","), strict=True))
+    assert int(row["updates"]) >= 5
+    assert np.isfinite(float(row["imag_return"])) and np.isfinite(float(row["entropy_post"]))
