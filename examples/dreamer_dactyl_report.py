@@ -55,6 +55,19 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[idx] - sums[lo]) / (idx - lo)
 
 
+def nan_rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the finite values among the last ``window`` at each index (NaN where there are none)."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    out = np.full(len(values), np.nan)
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        chunk = chunk[np.isfinite(chunk)]
+        if chunk.size:
+            out[i] = chunk.mean()
+    return out
+
+
 def mean_se(values: list[float]) -> tuple[float, float]:
     """Mean and standard error (``std(ddof=1) / sqrt(n)``; 0 for one value)."""
     x = np.asarray(values, float)
@@ -104,12 +117,13 @@ def plot_curve(data: Path, out: Path, title: str, window: int, summaries: dict[s
     import matplotlib.pyplot as plt
 
     ep = _read_csv(data / "episodes.csv")
-    ev = _read_csv(data / "eval.csv")
+    ev = _read_csv(data / "eval.csv") if (data / "eval.csv").exists() else {"timesteps": np.array([])}
     fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     ax = axes[0]
     ax.plot(ep["timesteps"], ep["return"], ".", ms=2, alpha=0.3, color="tab:blue", label="training episode")
     ax.plot(ep["timesteps"], rolling_mean(ep["return"], window), color="tab:blue", label=f"rolling mean ({window})")
-    ax.plot(ev["timesteps"], ev["mean_return"], "o-", ms=3, color="tab:orange", label="in-training eval")
+    if "mean_return" in ev:
+        ax.plot(ev["timesteps"], ev["mean_return"], "o-", ms=3, color="tab:orange", label="in-training eval")
     for name, style in (("random", ":"), ("hold", "--")):
         if name in summaries:
             ax.axhline(summaries[name]["return_mean"], ls=style, color="gray", label=f"{name} (50 episodes)")
@@ -143,7 +157,7 @@ def plot_curve(data: Path, out: Path, title: str, window: int, summaries: dict[s
     plt.close(fig)
 
 
-def plot_diagnostics(data: Path, out: Path, title: str) -> None:
+def plot_diagnostics(data: Path, out: Path, title: str, smooth: int = 5) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,36 +165,43 @@ def plot_diagnostics(data: Path, out: Path, title: str) -> None:
 
     d = _read_csv(data / "diagnostics.csv")
     x = d["timesteps"]
+
+    def _line(ax: Any, x: np.ndarray, y: np.ndarray, *fmt: str, label: str = "", **kw: Any) -> None:
+        # each row is measured on a few replayed windows: thin raw line, thick rolling mean of `smooth` rows
+        (raw,) = ax.plot(x, y, *fmt, lw=0.6, alpha=0.35, **kw)
+        kw["color"] = raw.get_color()
+        ax.plot(x, nan_rolling_mean(y, smooth), *fmt, lw=1.6, label=label, **kw)
+
     fig, axes = plt.subplots(3, 2, figsize=(11, 10), sharex=True)
     ax = axes[0, 0]
-    ax.plot(x, d["imag_return"], label="imagined λ-return (replayed starts)")
-    ax.plot(x, d["real_return"], label="real λ-return (same starts)")
-    ax.plot(x, d["critic_value"], ":", label="critic value (same starts)")
+    _line(ax, x, d["imag_return"], label="imagined λ-return (replayed starts)")
+    _line(ax, x, d["real_return"], label="real λ-return (same starts)")
+    _line(ax, x, d["critic_value"], ":", label="critic value (same starts)")
     ax.set_title("return: imagined vs real, all replayed starts", fontsize=9)
     ax = axes[0, 1]
-    ax.plot(x, d["imag_return_pre_event"], label="imagined λ-return")
-    ax.plot(x, d["real_return_pre_event"], label="real λ-return")
-    ax.plot(x, d["critic_value_pre_event"], ":", label="critic value")
+    _line(ax, x, d["imag_return_pre_event"], label="imagined λ-return")
+    _line(ax, x, d["real_return_pre_event"], label="real λ-return")
+    _line(ax, x, d["critic_value_pre_event"], ":", label="critic value")
     ax.set_title("the same, on the ≤ H states before a real drop", fontsize=9)
     ax = axes[1, 0]
-    ax.plot(x, d["event_reward_real"], "k", label="real")
-    ax.plot(x, d["event_reward_post"], label="predicted, posterior")
-    ax.plot(x, d["event_reward_prior"], label="predicted, prior (1 imagined step)")
+    _line(ax, x, d["event_reward_real"], color="k", label="real")
+    _line(ax, x, d["event_reward_post"], label="predicted, posterior")
+    _line(ax, x, d["event_reward_prior"], label="predicted, prior (1 imagined step)")
     ax.set_title("reward at real drop rows", fontsize=9)
     ax = axes[1, 1]
-    ax.plot(x, d["event_cont_real"], "k", label="real (γ · not terminal)")
-    ax.plot(x, d["event_cont_post"], label="predicted, posterior")
-    ax.plot(x, d["event_cont_prior"], label="predicted, prior (1 imagined step)")
+    _line(ax, x, d["event_cont_real"], color="k", label="real (γ · not terminal)")
+    _line(ax, x, d["event_cont_post"], label="predicted, posterior")
+    _line(ax, x, d["event_cont_prior"], label="predicted, prior (1 imagined step)")
     ax.set_title("continue at real drop rows", fontsize=9)
     ax = axes[2, 0]
-    ax.plot(x, d["real_event_frac"], "k", label="real: a drop within H steps of a replayed start")
-    ax.plot(x, d["imag_event_frac"], label="imagined: a predicted drop in the H-step rollout")
-    ax.plot(x, d["imag_term_prob"], ":", label="imagined: P(terminal within H) from continue")
+    _line(ax, x, d["real_event_frac"], color="k", label="real: a drop within H steps of a replayed start")
+    _line(ax, x, d["imag_event_frac"], label="imagined: a predicted drop in the H-step rollout")
+    _line(ax, x, d["imag_term_prob"], ":", label="imagined: P(terminal within H) from continue")
     ax.set_title("drop frequency within the horizon", fontsize=9)
     ax.set_xlabel("environment steps")
     ax = axes[2, 1]
-    ax.plot(x, d["entropy_post"], label="at replayed posteriors")
-    ax.plot(x, d["entropy_imag"], label="along imagination")
+    _line(ax, x, d["entropy_post"], label="at replayed posteriors")
+    _line(ax, x, d["entropy_imag"], label="along imagination")
     ax.set_title("actor entropy (nats)", fontsize=9)
     ax.set_xlabel("environment steps")
     for a in axes.flat:
@@ -198,6 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--prefix", required=True, help="figure path prefix (…_curve.png, …_diagnostics.png)")
     parser.add_argument("--title", default="Dreamer (small) on Dactyl-v0, goal z, continuous actions")
     parser.add_argument("--window", type=int, default=30, help="training episodes in the rolling means")
+    parser.add_argument("--smooth", type=int, default=5, help="diagnostics rows in the rolling means")
     args = parser.parse_args(argv)
     data = Path(args.data)
     if not data.is_dir():
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 summaries[name] = json.loads(path.read_text())["summary"]
     plot_curve(data, Path(f"{args.prefix}_curve.png"), args.title, args.window, summaries)
     if (data / "diagnostics.csv").exists():
-        plot_diagnostics(data, Path(f"{args.prefix}_diagnostics.png"), args.title + ": diagnostics")
+        plot_diagnostics(data, Path(f"{args.prefix}_diagnostics.png"), args.title + ": diagnostics", args.smooth)
     return result
 
 
