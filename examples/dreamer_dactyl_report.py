@@ -138,6 +138,7 @@ def plot_curve(data: Path, out: Path, title: str, window: int, summaries: dict[s
                 summaries[name]["consecutive_successes_mean"], ls=style, color="gray", label=f"{name} (50 episodes)"
             )
     ax.set_ylabel("consecutive successes")
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     ax = axes[2]
     ax.plot(ep["timesteps"], rolling_mean(ep["length"], window), color="tab:blue", label="training episode length")
