@@ -5,9 +5,13 @@
     python examples/evaluate_dreamer.py --policy random --env PixelReach-v0 --episodes 20 --seed 20000
     python examples/evaluate_dreamer.py --checkpoint runs/pixel_reach/checkpoint.pt --env PixelReach-v0 \
         --episodes 50 --seed 20000 --baselines random,oracle --out runs/pixel_reach_eval.json
+    python examples/evaluate_dreamer.py --policy hold --env Dactyl-v0 \
+        --env-kwargs '{"goal": "z", "action_type": "continuous", "goal_timeout_s": 8.0}' --episodes 50 --seed 1000
 
 Episode i is reset with seed ``seed + i``; the random policy's action space is seeded with ``seed`` (as in
-examples/evaluate.py, so the random baselines there are reproduced exactly). Reports the return (mean ± std /
+examples/evaluate.py, so the random baselines there are reproduced exactly). ``hold`` is the do-nothing
+baseline of examples/evaluate.py: action 0 for a Box (on Dactyl-v0, with the default ``relative_to="target"``,
+the hand keeps its joint targets), the middle value of each MultiDiscrete dimension. Reports the return (mean ± std /
 median) and, on Dactyl-v0 (``info["consecutive_successes"]`` present), the Dactyl Table-3 metrics:
 consecutive successes, success rate, drop rate and rotation progress (the return without the +5 success
 bonuses and the −20 drop penalty: radians turned towards the goals). Writes ``--out`` (JSON) when given.
@@ -33,7 +37,7 @@ from train_dreamer import build_parser, parse_env_kwargs  # also registers Dacty
 
 from world_models import Dreamer
 
-POLICIES = ("model", "random", "oracle")
+POLICIES = ("model", "random", "hold", "oracle")
 SUCCESS_BONUS, DROP_PENALTY = 5.0, -20.0  # Dactyl-v0's reward terms (gym_dactyl.constants)
 
 
@@ -42,8 +46,9 @@ class Args:
     checkpoint: str = ""
     """Dreamer checkpoint written by train_dreamer.py (needed with --policy model)."""
     policy: str = "model"
-    """model (the checkpoint), random (uniform random actions) or oracle (env.unwrapped.oracle_action(), e.g.
-    PixelReach-v0's greedy move towards the target, which reads the true state: a reference ceiling)."""
+    """model (the checkpoint), random (uniform random actions), hold (the zero / middle action: keep still) or
+    oracle (env.unwrapped.oracle_action(), e.g. PixelReach-v0's greedy move towards the target, which reads the
+    true state: a reference ceiling)."""
     env: str = "Dactyl-v0"
     """Gymnasium environment id."""
     env_kwargs: str = "{}"
@@ -65,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     if args.policy not in POLICIES:
         raise ValueError(f"--policy must be one of {POLICIES}, got {args.policy!r}")
     if args.policy == "model" and not args.checkpoint:
-        raise ValueError("--checkpoint is required with --policy model (or pass --policy random)")
+        raise ValueError("--checkpoint is required with --policy model (or pass --policy random / hold)")
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     baselines = baseline_names(args.baselines)
@@ -75,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 def baseline_names(text: str) -> list[str]:
-    """``--baselines`` → list of policy names (each one of random/oracle, no repeats)."""
+    """``--baselines`` → list of policy names (each one of random/hold/oracle, no repeats)."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     allowed = tuple(p for p in POLICIES if p != "model")
     for name in names:
@@ -86,13 +91,28 @@ def baseline_names(text: str) -> list[str]:
     return names
 
 
+def hold_action(space: gym.Space) -> np.ndarray:
+    """The keep-still action: 0 for a Box (which must contain it), the middle value of a MultiDiscrete."""
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return (space.nvec // 2).astype(space.dtype)
+    if isinstance(space, gym.spaces.Box):
+        zero = np.zeros(space.shape, dtype=space.dtype)
+        if not space.contains(zero):
+            raise ValueError(f"--policy hold needs 0 inside the Box action space, got {space}")
+        return zero
+    raise ValueError(f"--policy hold supports Box and MultiDiscrete action spaces, got {space}")
+
+
 def run_episode(env: gym.Env, agent: Dreamer | str, seed: int, deterministic: bool) -> dict[str, Any]:
-    """One episode with a Dreamer agent, or ``"random"`` / ``"oracle"`` actions."""
+    """One episode with a Dreamer agent, or ``"random"`` / ``"hold"`` / ``"oracle"`` actions."""
     obs, info = env.reset(seed=seed)
     state, done, ret, length = None, False, 0.0, 0
+    hold = hold_action(env.action_space) if agent == "hold" else None
     while not done:
         if agent == "random":
             action = env.action_space.sample()
+        elif hold is not None:
+            action = hold.copy()
         elif agent == "oracle":
             action = env.unwrapped.oracle_action()  # type: ignore[attr-defined]
         else:

@@ -3,13 +3,19 @@
     python examples/train_dreamer.py --env Pendulum-v1 --preset small --total-timesteps 20000 --logdir runs/pendulum
 
 Outputs in ``--logdir``: ``checkpoint.pt`` (+ ``checkpoint.pt.replay.npz``), ``episodes.csv`` (training
-episodes), ``eval.csv`` (deterministic evaluation), ``learning_curve.png`` and TensorBoard events in ``tb/``.
+episodes), ``eval.csv`` (deterministic evaluation; on Dactyl-v0 also consecutive successes and drop rate),
+``diagnostics.csv`` (with ``--diag-every``: imagined vs real returns, event prediction, actor entropy, see
+examples/dreamer_diagnostics.py), ``learning_curve.png`` and TensorBoard events in ``tb/``.
+
+SIGTERM or SIGINT (Ctrl-C) stops training after the current env step like the time limits do: checkpoint,
+final evaluation, ``final.csv``, curve. A second signal is not caught again (it ends the process at once).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,8 @@ try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
 except ImportError:
     pass
+from dreamer_diagnostics import COLUMNS as DIAG_COLUMNS  # noqa: E402
+from dreamer_diagnostics import DROP_REWARD_DACTYL, diagnose  # noqa: E402
 from ppo.config import build_parser  # noqa: E402  (examples/ is on sys.path: the dataclass -> argparse bridge)
 
 import world_models.envs  # noqa: E402,F401  (registers PixelReach-v0, a cheap pixel task)
@@ -72,6 +80,13 @@ class Args:
     """Comma-separated keys the world model reconstructs. Empty: the encoder's keys, except on Dactyl:
     the policy keys plus the privileged "state" (a world-model training target only; the actor never
     reads it)."""
+    diag_every: int = 0
+    """Every this many updates, append a row to <logdir>/diagnostics.csv (and TensorBoard diag/*):
+    imagined vs real lambda-returns, event (drop) prediction, actor entropy and the last update's losses
+    (examples/dreamer_diagnostics.py); 0 disables."""
+    event_reward: str = "auto"
+    """What diagnostics count as an event besides terminals: rows with reward <= this number; "auto":
+    -19 on Dactyl-v0 (the -20 drop penalty), terminals only elsewhere; "none": terminals only."""
     progress_bar: bool = True
     """Show a tqdm progress bar."""
 
@@ -94,17 +109,59 @@ def parse_env_kwargs(text: str) -> dict[str, object]:
 
 
 def evaluate(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> float:
-    returns = []
+    """Mean return of the deterministic policy over ``episodes`` episodes reset with ``seed + i``."""
+    return evaluate_episodes(agent, env, episodes, seed)["mean_return"]
+
+
+def evaluate_episodes(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> dict[str, float]:
+    """Deterministic evaluation: ``mean_return``, and on Dactyl-v0 (``info["consecutive_successes"]``)
+    ``consecutive_successes`` (mean) and ``drop_rate``."""
+    returns, successes, drops = [], [], []
     for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
+        obs, info = env.reset(seed=seed + i)
         state, done, total = None, False, 0.0
         while not done:
             action, state = agent.predict(obs, state=state, deterministic=True)
-            obs, reward, terminated, truncated, _ = env.step(action)
+            obs, reward, terminated, truncated, info = env.step(action)
             total += float(reward)
             done = terminated or truncated
         returns.append(total)
-    return float(np.mean(returns))
+        if "consecutive_successes" in info:
+            successes.append(float(info["consecutive_successes"]))
+            drops.append(float(bool(info.get("dropped", False))))
+    out = {"mean_return": float(np.mean(returns))}
+    if successes:
+        out.update(consecutive_successes=float(np.mean(successes)), drop_rate=float(np.mean(drops)))
+    return out
+
+
+def resolve_event_reward(text: str, env_id: str) -> float | None:
+    """``--event-reward``: a number, "none", or "auto" (-19 on Dactyl-v0, else None)."""
+    if text == "auto":
+        return DROP_REWARD_DACTYL if env_id.split(":")[-1].startswith("Dactyl") else None
+    if text == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
+        raise ValueError(f'--event-reward must be a finite number, "auto" or "none", got {text!r}')
+    return value
+
+
+# losses of the last update copied into diagnostics.csv (TensorBoard has them all, averaged)
+TRAIN_KEYS = (
+    "world_model/reward",
+    "world_model/cont",
+    "world_model/recon",
+    "world_model/kl",
+    "behavior/entropy",
+    "behavior/imag_return",
+    "behavior/return_scale",
+    "behavior/critic_loss",
+    "behavior/repval_return",
+)
 
 
 class TrainingMonitor:
@@ -114,10 +171,53 @@ class TrainingMonitor:
         self.args, self.logdir, self.eval_env, self.t0 = args, logdir, eval_env, t0
         self.model: Dreamer | None = None
         self.episodes_seen = 0
+        self.event_reward = resolve_event_reward(args.event_reward, args.env)
+        self.diag_rng = np.random.default_rng(args.seed + 7919)
+        self.next_diag = 0
+        self.last_metrics: dict[str, float] = {}
+        self.stop_signal = 0
+
+    def request_stop(self, signum: int, frame: object) -> None:
+        """Signal handler: stop (and checkpoint) at the next env step; restores the default handlers."""
+        self.stop_signal = signum
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def init_callback(self, model: Dreamer) -> None:
         self.model = model
         self.episodes_seen = len(model.episode_log)
+        if self.args.diag_every:
+            every = self.args.diag_every
+            self.next_diag = max(every, -(-model.num_updates // every) * every)
+
+    def update_locals(self, locals_: dict[str, object]) -> None:
+        """Keep the metrics of the last update (``learn``'s local ``metrics``) for diagnostics.csv."""
+        metrics = locals_.get("metrics")
+        if isinstance(metrics, dict) and metrics:
+            self.last_metrics = metrics  # type: ignore[assignment]
+
+    def diagnostics(self, step: int, elapsed: float) -> None:
+        """Append one diagnostics row (its own CPU cost in ``diag_cpu_s``)."""
+        agent = self.model
+        assert agent is not None
+        c0 = time.process_time()
+        row = diagnose(agent, self.diag_rng, event_reward=self.event_reward)
+        cost = time.process_time() - c0
+        train = {k: self.last_metrics.get(k, float("nan")) for k in TRAIN_KEYS}
+        header = ["timesteps", "updates", "wall_s", "cpu_s", "diag_cpu_s", *DIAG_COLUMNS]
+        header += ["train_" + k.split("/")[1] for k in TRAIN_KEYS]
+        values = [row[k] for k in DIAG_COLUMNS] + [train[k] for k in TRAIN_KEYS]
+        _append_csv(
+            self.logdir / "diagnostics.csv",
+            header,
+            [step, agent.num_updates, f"{elapsed:.1f}", f"{time.process_time():.1f}", f"{cost:.2f}"]
+            + [f"{v:.5g}" for v in values],
+        )
+        writer = getattr(agent, "_writer", None)
+        if writer is not None:
+            for key, value in row.items():
+                if np.isfinite(value):
+                    writer.add_scalar(f"diag/{key}", value, step)
 
     def on_step(self) -> bool:
         agent = self.model
@@ -132,20 +232,30 @@ class TrainingMonitor:
                 [t, f"{ret:.3f}", length, f"{elapsed:.1f}", agent.num_updates, f"{cpu:.1f}"],
             )
         self.episodes_seen = len(agent.episode_log)
+        if self.args.diag_every and agent.num_updates >= self.next_diag:
+            self.diagnostics(step, elapsed)
+            self.next_diag += self.args.diag_every
         if self.args.eval_every and step % self.args.eval_every == 0:
-            score = evaluate(agent, self.eval_env, self.args.eval_episodes, seed=10_000)
-            _append_csv(
-                self.logdir / "eval.csv",
-                ["timesteps", "mean_return", "wall_s", "updates", "cpu_s"],
-                [step, f"{score:.3f}", f"{elapsed:.1f}", agent.num_updates, f"{cpu:.1f}"],
-            )
+            result = evaluate_episodes(agent, self.eval_env, self.args.eval_episodes, seed=10_000)
+            score = result["mean_return"]
+            header = ["timesteps", "mean_return", "wall_s", "updates", "cpu_s"]
+            row: list[object] = [step, f"{score:.3f}", f"{elapsed:.1f}", agent.num_updates, f"{cpu:.1f}"]
+            extra = ""
+            if "consecutive_successes" in result:  # Dactyl-v0
+                header += ["consecutive_successes", "drop_rate"]
+                row += [f"{result['consecutive_successes']:.3f}", f"{result['drop_rate']:.3f}"]
+                extra = f", successes {result['consecutive_successes']:.2f}, drops {result['drop_rate']:.2f}"
+            _append_csv(self.logdir / "eval.csv", header, row)
             print(
                 f"[eval] step {step} updates {agent.num_updates} wall {elapsed:.0f}s cpu {cpu:.0f}s "
-                f"mean return {score:.1f}",
+                f"mean return {score:.1f}{extra}",
                 flush=True,
             )
         if step % self.args.checkpoint_every == 0:
             agent.save(self.logdir / "checkpoint.pt", include_replay=True)
+        if self.stop_signal:
+            print(f"[stop] signal {signal.Signals(self.stop_signal).name} at step {step}", flush=True)
+            return False
         if self.args.max_minutes and elapsed > 60 * self.args.max_minutes:
             print(f"[stop] wall-clock limit of {self.args.max_minutes} min reached at step {step}", flush=True)
             return False
@@ -224,6 +334,9 @@ def default_keys(space: gym.Space, obs_keys: str, decoder_keys: str) -> dict[str
 
 def main() -> None:
     args = parse_args()
+    resolve_event_reward(args.event_reward, args.env)  # ValueError before any work
+    if args.diag_every < 0:
+        raise ValueError(f"--diag-every must be >= 0 (0: no diagnostics), got {args.diag_every}")
     for name in ("max_minutes", "max_cpu_minutes"):
         value = getattr(args, name)
         if not np.isfinite(value) or value < 0:
@@ -251,6 +364,8 @@ def main() -> None:
     print(f"env {args.env} kwargs {env_kwargs} preset {args.preset} config {agent.config}")
     remaining = max(0, args.total_timesteps - agent.num_timesteps)
     monitor = TrainingMonitor(args, logdir, eval_env, t0)
+    signal.signal(signal.SIGTERM, monitor.request_stop)
+    signal.signal(signal.SIGINT, monitor.request_stop)
     agent.learn(
         remaining,
         callback=monitor,
