@@ -22,6 +22,7 @@ tables. ``make docs-check`` runs this module.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import subprocess
@@ -37,11 +38,6 @@ DOCS_PATH = re.compile(r"(?<![\w/.-])docs/[\w./-]*[\w/]")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```[^\n]*\n.*?^```", re.S | re.M)
 TABLE_SECTIONS = ("## Training, evaluation and results", "## Benchmarks")
-
-#: Rows whose figures are being re-measured in the session that added this test (issue 14 §4: Dreamer on Dactyl and
-#: on PixelReach). Until their raw data lands they may stand without it, but only if they say so in the row
-#: ("raw data not committed"). Remove an entry once its row names its data.
-PENDING = ("Dreamer on `Dactyl-v0`",)
 
 
 def cells(row: str) -> list[str]:
@@ -72,22 +68,26 @@ def is_raw_data(path: Path) -> bool:
     return path.is_dir() and any(p.suffix in RAW_SUFFIXES for p in path.rglob("*") if p.is_file())
 
 
+def _exists(path: Path) -> bool:
+    """``path`` exists, or is the output prefix of files that do (``--prefix docs/x/s11`` -> ``s11_curve.png``)."""
+    return path.exists() or (path.parent.is_dir() and any(path.parent.glob(glob.escape(path.name) + "?*")))
+
+
 def row_problems(row: list[str], root: Path = ROOT) -> list[str]:
     """Why a results/benchmark row breaks the evidence rule (empty: it keeps it)."""
     text = " | ".join(row)
     named = sorted({m.rstrip("/.") for m in DOCS_PATH.findall(text)})
-    problems = [f"names {p}, which does not exist" for p in named if not (root / p).exists()]
+    problems = [f"names {p}, which does not exist" for p in named if not _exists(root / p)]
     if len(row) > 2 and FIGURE.search(row[2]):
         if not any(is_raw_data(root / p) for p in named):
-            if not (row[0].startswith(PENDING) and "raw data not committed" in text):
-                problems.append("has figures but names no committed raw data (docs/...json|csv|txt)")
+            problems.append("has figures but names no committed raw data (docs/...json|csv|txt)")
     return problems
 
 
 def dangling_references(markdown: str, doc: Path, root: Path = ROOT) -> list[str]:
     """``docs/`` paths in the prose and relative link targets of ``doc`` that do not exist."""
     prose = FENCE.sub("", markdown)
-    missing = [p for p in DOCS_PATH.findall(prose) if not (root / p.rstrip(".")).exists()]
+    missing = [p for p in DOCS_PATH.findall(prose) if not _exists(root / p.rstrip("."))]
     for target in LINK.findall(markdown):
         target = target.split("#")[0]
         if target and "://" not in target and not (doc.parent / target).exists():
@@ -190,10 +190,15 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
         ["env", "`python benchmarks/x.py`", "**0.87** of the floor"],  # no data at all
         ["env", "`python benchmarks/x.py`", "1,503 steps/s (`docs/curve.png`)"],  # a plot is not raw data
         ["env", "`python benchmarks/x.py`", "12 % faster (`docs/b.json`)"],  # missing file
-        ["Dreamer on `Dactyl-v0`", "`python examples/y.py`", "0.22 ± 0.50"],  # pending rows must say so
+        ["Dreamer on `Dactyl-v0`", "`python examples/y.py`", "0.22 ± 0.50"],  # no data
     ]
     assert all(row_problems(r, tmp_path) for r in bad), [row_problems(r, tmp_path) for r in bad]
-    assert row_problems(["Dreamer on `Dactyl-v0`", "", "0.22 (*raw data not committed*)"], tmp_path) == []
+    # a row saying its data is missing is still a row without data
+    assert row_problems(["Dreamer on `Dactyl-v0`", "", "0.22 (*raw data not committed*)"], tmp_path) != []
+    # an output prefix (`--prefix docs/runs/s11` writing docs/runs/s11_curve.png) names what it wrote
+    (tmp_path / "docs" / "runs" / "s11_curve.png").write_bytes(b"")
+    assert row_problems(["x", "`python y.py --prefix docs/runs/s11`", "a curve"], tmp_path) == []
+    assert row_problems(["x", "`python y.py --prefix docs/runs/s12`", "a curve"], tmp_path) != []
     doc = tmp_path / "docs" / "page.md"
     text = "see `docs/a.json` and [b](b.json) and docs/missing.csv\n```bash\npython x.py --json docs/later.json\n```\n"
     assert dangling_references(text, doc, tmp_path) == ["b.json", "docs/missing.csv"]
