@@ -21,6 +21,7 @@ from collections import defaultdict
 
 import gymnasium as gym
 import torch
+from dreamer_throughput import _parse  # benchmarks/ is on sys.path when run as a script
 
 from world_models import Dreamer, DreamerConfig
 
@@ -113,15 +114,6 @@ def main() -> None:
             "phases_cpu_s_per_update": {k: v / args.updates for k, v in phases.items()},
             "update_cpu_s": total, "top_ops_one_update": ops,
         })  # fmt: skip
-
-
-def _parse(field: str, value: str) -> object:
-    default = getattr(DreamerConfig(), field)
-    if isinstance(default, bool):
-        if value not in ("True", "False"):
-            raise SystemExit(f"--override {field}={value!r}: expected True or False")
-        return value == "True"
-    return type(default)(value)
 
 
 if __name__ == "__main__":

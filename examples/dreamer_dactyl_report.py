@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from plot_dreamer_curve import rolling_mean  # examples/ is on sys.path when run as a script
 
 METRICS = ("consecutive_successes", "rotation_progress")
 BASELINES = ("random", "hold")
@@ -43,16 +44,6 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
         except ValueError:
             continue
     return out
-
-
-def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at each index (fewer at the start)."""
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    sums = np.cumsum(np.insert(values.astype(float), 0, 0.0))
-    idx = np.arange(1, len(values) + 1)
-    lo = np.maximum(0, idx - window)
-    return (sums[idx] - sums[lo]) / (idx - lo)
 
 
 def nan_rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
