@@ -37,23 +37,13 @@ class FusedVecNormalize(VecNormalize):
         return len(counts) == 1
 
     def _layout(self) -> list[tuple[str, int, int, tuple[int, ...]]]:
-        """``(key, start, end, shape)`` of each key in the concatenation (cached per set of keys and shapes)."""
-        shapes = tuple((key, rms.mean.shape) for key, rms in self.obs_rms.items())  # type: ignore[union-attr]
-        cached = self.__dict__.get("_layout_cache")
-        if cached is not None and cached[0] == shapes:
-            return cached[1]
+        """``(key, start, end, shape)`` of each key in the concatenation."""
         out, start = [], 0
-        for key, shape in shapes:
-            size = int(np.prod(shape))
-            out.append((key, start, start + size, tuple(shape)))
+        for key, rms in self.obs_rms.items():  # type: ignore[union-attr]
+            size = int(np.prod(rms.mean.shape))
+            out.append((key, start, start + size, tuple(rms.mean.shape)))
             start += size
-        self.__dict__["_layout_cache"] = (shapes, out)
         return out
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_layout_cache", None)
-        return state
 
     def _update_obs_rms(self, obs: dict[str, np.ndarray]) -> None:
         """``obs_rms[key].update(obs[key])`` for every key, as one ``RunningMeanStd.update``."""
