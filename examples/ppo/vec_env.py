@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from stable_baselines3.common.env_util import is_wrapped
 from stable_baselines3.common.vec_env.base_vec_env import (
     CloudpickleWrapper,
     VecEnv,
@@ -100,8 +101,6 @@ class _EnvGroup:
 
     def handle(self, cmd: str, data: Any) -> Any:  # noqa: C901  (one branch per command, as SB3's worker)
         """The reply to one of SB3's worker commands (``close``: closes the envs, replies None)."""
-        from stable_baselines3.common.env_util import is_wrapped
-
         envs = self.envs
         if cmd == "step":
             return self.step(data)
