@@ -8,6 +8,7 @@ to the cluster and puts them first on every worker's path, so each node only nee
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,19 @@ def runtime_env() -> dict[str, Any]:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """``ray.init`` with :func:`runtime_env`: join ``address`` (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``)
-    or start a local Ray with ``num_cpus`` CPUs. Returns Ray's context."""
+    or start a local Ray with ``num_cpus`` CPUs. Returns Ray's context.
+
+    A local Ray's workers (the env runners) get the driver's own niceness: Ray's default raises theirs by 15, so on
+    a machine shared with other jobs the env runners lose the cores to anything niced less while the driver
+    learns at full priority. Set ``RAY_worker_niceness`` (an increment) to choose otherwise. The workers of a
+    cluster's nodes keep Ray's setting of their ``ray start``.
+    """
     import ray
 
     if address is not None and num_cpus is not None:
         raise ValueError(f"num_cpus={num_cpus}: the CPUs of an existing cluster (--address {address}) are its own")
+    system_config = None
+    if address is None and "RAY_worker_niceness" not in os.environ:
+        system_config = {"worker_niceness": 0}  # the raylet inherits the driver's niceness; workers add this
     return ray.init(address=address, num_cpus=num_cpus, runtime_env=runtime_env(), ignore_reinit_error=True,
-                    log_to_driver=True)  # fmt: skip
+                    log_to_driver=True, _system_config=system_config)  # fmt: skip

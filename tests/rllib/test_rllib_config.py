@@ -61,3 +61,23 @@ def test_episode_window_statistics():
     assert results_list({}, "dactyl_episodes") == []
     with pytest.raises(ValueError, match="window"):
         EpisodeWindow(0)
+
+
+@pytest.mark.parametrize(
+    ("address", "env", "expected"),
+    [(None, None, {"worker_niceness": 0}), ("auto", None, None), (None, "15", None)],
+)
+def test_connect_gives_local_workers_the_driver_niceness(monkeypatch, address, env, expected):
+    """A local Ray's env runners must not start 15 nice levels below the driver (Ray's default), unless asked."""
+    import ray
+    from dactyl_rllib import runtime
+
+    calls = []
+    monkeypatch.setattr(ray, "init", lambda **kw: calls.append(kw))
+    if env is None:
+        monkeypatch.delenv("RAY_worker_niceness", raising=False)
+    else:
+        monkeypatch.setenv("RAY_worker_niceness", env)
+    runtime.connect(address)
+    assert calls[0]["_system_config"] == expected
+    assert calls[0]["address"] == address
