@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import tempfile
 from pathlib import Path
 
 from ppo.plots import read_metrics
@@ -49,20 +48,6 @@ def write_json(metrics_csv: Path, out: Path, source: str | None) -> None:
         rows = [[float(v) if v not in ("", "nan") else None for v in row] for row in reader]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"source": source or str(metrics_csv), "columns": columns, "rows": rows}) + "\n")
-
-
-def load_rows(path: Path) -> list[dict[str, float]]:
-    """Rows of a metrics.csv, or of its JSON form, as floats (via ``ppo.plots.read_metrics``)."""
-    if path.suffix != ".json":
-        return read_metrics(path)
-    data = json.loads(path.read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "metrics.csv"
-        with csv_path.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(data["columns"])
-            writer.writerows(data["rows"])
-        return read_metrics(csv_path)
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -114,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| steps | return | rotation progress (rad / episode) | consecutive successes | success rate | drop rate "
           "| episode length |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
-    for line in table(load_rows(args.metrics), [parse_range(r) for r in args.ranges]):
+    for line in table(read_metrics(args.metrics), [parse_range(r) for r in args.ranges]):
         print(line)
 
 

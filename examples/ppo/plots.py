@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 __all__ = ["plot_adr", "plot_comparison", "plot_evaluation", "plot_learning_curve", "plot_runs", "read_metrics"]
 
 
-def read_metrics(csv_path: Path) -> list[dict[str, float]]:
-    """Rows of a ``metrics.csv`` written by :class:`ppo.callbacks.DactylMetricsCallback`, as floats (with
-    ``rotation_progress_mean`` derived for older logs that lack it)."""
-    with Path(csv_path).open() as f:
-        reader = csv.DictReader(f)
-        rows = [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in r.items()} for r in reader]
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of a ``metrics.csv`` written by :class:`ppo.callbacks.DactylMetricsCallback`, or of its committed JSON
+    form (``{"source", "columns", "rows"}``, ``examples/ppo_steps_table.py --write-json``), as floats (empty cells
+    and nulls as NaN; ``rotation_progress_mean`` derived for older logs that lack it)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        rows = [
+            {k: float("nan") if v is None else float(v) for k, v in zip(data["columns"], row, strict=True)}
+            for row in data["rows"]
+        ]
+    else:
+        with path.open() as f:
+            reader = csv.DictReader(f)
+            rows = [{k: float(v) if v not in ("", "nan") else float("nan") for k, v in r.items()} for r in reader]
     for r in rows:  # older logs lack the column; it is a linear function of three others
         if "rotation_progress_mean" not in r and "return_mean" in r:
             r["rotation_progress_mean"] = (
