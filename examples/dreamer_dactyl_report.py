@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 from plot_dreamer_curve import rolling_mean  # examples/ is on sys.path when run as a script
 
+from world_models.evaluation import compare
+
 METRICS = ("consecutive_successes", "rotation_progress")
 BASELINES = ("random", "hold")
 
@@ -57,33 +59,6 @@ def nan_rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
         if chunk.size:
             out[i] = chunk.mean()
     return out
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error (``std(ddof=1) / sqrt(n)``; 0 for one value)."""
-    x = np.asarray(values, float)
-    if x.size == 0:
-        raise ValueError("no values")
-    se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
-    return float(x.mean()), se
-
-
-def compare(agent: list[dict[str, Any]], baseline: list[dict[str, Any]], metric: str) -> dict[str, float | bool]:
-    """Agent minus baseline in ``metric`` over their episodes: difference, its s.e., ``z`` and ``z >= 3``."""
-    a_mean, a_se = mean_se([e[metric] for e in agent])
-    b_mean, b_se = mean_se([e[metric] for e in baseline])
-    diff, se = a_mean - b_mean, float(np.hypot(a_se, b_se))
-    z = diff / se if se > 0 else (float("inf") if diff > 0 else (0.0 if diff == 0 else float("-inf")))
-    return {
-        "agent_mean": a_mean,
-        "agent_se": a_se,
-        "baseline_mean": b_mean,
-        "baseline_se": b_se,
-        "difference": diff,
-        "difference_se": se,
-        "z": z,
-        "beats_by_3_se": bool(z >= 3.0),
-    }
 
 
 def comparison(data: Path) -> dict[str, Any]:

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import torch
 from train_dreamer import build_parser, parse_env_kwargs  # also registers Dactyl-v0 and PixelReach-v0
 
 from world_models import Dreamer
+from world_models.evaluation import compare, evaluate_policy, summarize
 
 POLICIES = ("model", "random", "hold", "oracle")
 SUCCESS_BONUS, DROP_PENALTY = 5.0, -20.0  # Dactyl-v0's reward terms (gym_dactyl.constants)
@@ -91,91 +91,6 @@ def baseline_names(text: str) -> list[str]:
     return names
 
 
-def hold_action(space: gym.Space) -> np.ndarray:
-    """The keep-still action: 0 for a Box (which must contain it), the middle value of a MultiDiscrete."""
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        return (space.nvec // 2).astype(space.dtype)
-    if isinstance(space, gym.spaces.Box):
-        zero = np.zeros(space.shape, dtype=space.dtype)
-        if not space.contains(zero):
-            raise ValueError(f"--policy hold needs 0 inside the Box action space, got {space}")
-        return zero
-    raise ValueError(f"--policy hold supports Box and MultiDiscrete action spaces, got {space}")
-
-
-def run_episode(env: gym.Env, agent: Dreamer | str, seed: int, deterministic: bool) -> dict[str, Any]:
-    """One episode with a Dreamer agent, or ``"random"`` / ``"hold"`` / ``"oracle"`` actions."""
-    obs, info = env.reset(seed=seed)
-    state, done, ret, length = None, False, 0.0, 0
-    hold = hold_action(env.action_space) if agent == "hold" else None
-    while not done:
-        if agent == "random":
-            action = env.action_space.sample()
-        elif hold is not None:
-            action = hold.copy()
-        elif agent == "oracle":
-            action = env.unwrapped.oracle_action()  # type: ignore[attr-defined]
-        else:
-            action, state = agent.predict(obs, state=state, deterministic=deterministic)
-        obs, reward, terminated, truncated, info = env.step(action)
-        ret += float(reward)
-        length += 1
-        done = terminated or truncated
-    stats: dict[str, Any] = {"return": ret, "length": length}
-    if "consecutive_successes" in info:  # Dactyl-v0
-        successes, dropped = int(info["consecutive_successes"]), bool(info.get("dropped", False))
-        stats.update(
-            consecutive_successes=successes,
-            dropped=dropped,
-            rotation_progress=ret - SUCCESS_BONUS * successes - DROP_PENALTY * float(dropped),
-        )
-    return stats
-
-
-def evaluate_policy(
-    env: gym.Env, agent: Dreamer | str, episodes: int, seed: int, deterministic: bool
-) -> list[dict[str, Any]]:
-    """``episodes`` episodes, episode i reset with ``seed + i``; random actions come from the action space
-    seeded with ``seed`` (so a baseline measured next to a model is the one its own run measures)."""
-    if isinstance(agent, str):
-        env.action_space.seed(seed)
-    return [run_episode(env, agent, seed + i, deterministic) for i in range(episodes)]
-
-
-def compare(policy: dict[str, float], baseline: dict[str, float], n1: int, n2: int) -> dict[str, float]:
-    """Mean-return difference ``policy − baseline``, its standard error and their ratio ``z``.
-
-    The summaries hold population standard deviations; the standard error uses sample ones (``ddof=1``).
-    """
-    diff = policy["return_mean"] - baseline["return_mean"]
-    var1 = policy["return_std"] ** 2 * n1 / max(n1 - 1, 1)
-    var2 = baseline["return_std"] ** 2 * n2 / max(n2 - 1, 1)
-    se = float(np.sqrt(var1 / n1 + var2 / n2))
-    return {"return_difference": diff, "standard_error": se, "z": diff / se if se > 0 else float("inf")}
-
-
-def summarize(episodes: list[dict[str, Any]]) -> dict[str, float]:
-    returns = np.array([e["return"] for e in episodes])
-    summary = {
-        "episodes": len(episodes),
-        "return_mean": float(returns.mean()),
-        "return_std": float(returns.std()),
-        "return_median": float(np.median(returns)),
-        "length_mean": float(np.mean([e["length"] for e in episodes])),
-    }
-    if "consecutive_successes" in episodes[0]:
-        cs = np.array([e["consecutive_successes"] for e in episodes], dtype=float)
-        summary.update(
-            consecutive_successes_mean=float(cs.mean()),
-            consecutive_successes_std=float(cs.std()),
-            consecutive_successes_median=float(np.median(cs)),
-            success_rate=float(np.mean(cs > 0)),
-            drop_rate=float(np.mean([e["dropped"] for e in episodes])),
-            rotation_progress_mean=float(np.mean([e["rotation_progress"] for e in episodes])),
-        )
-    return summary
-
-
 def _print_summary(who: str, summary: dict[str, float]) -> None:
     print(
         f"  {who}: return {summary['return_mean']:.2f} ± {summary['return_std']:.2f} / median "
@@ -222,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             base_episodes = evaluate_policy(env, name, args.episodes, args.seed, deterministic=True)
             base = summarize(base_episodes)
             report["baselines"][name] = {"summary": base, "episodes": base_episodes}
-            cmp = compare(summary, base, len(episodes), len(base_episodes))
+            c = compare(episodes, base_episodes, "return")
+            cmp = {"return_difference": c["difference"], "standard_error": c["difference_se"], "z": c["z"]}
             report["comparison"][name] = cmp
             _print_summary(f"{name} actions", base)
             print(

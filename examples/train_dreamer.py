@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from world_models import PRESETS, Dreamer, DreamerConfig
+from world_models.evaluation import evaluate_policy, summarize
 
 try:  # registers Dactyl-v0 when the environment package is available
     import gym_dactyl  # noqa: F401
@@ -114,24 +115,12 @@ def evaluate(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> float:
 
 
 def evaluate_episodes(agent: Dreamer, env: gym.Env, episodes: int, seed: int) -> dict[str, float]:
-    """Deterministic evaluation: ``mean_return``, and on Dactyl-v0 (``info["consecutive_successes"]``)
-    ``consecutive_successes`` (mean) and ``drop_rate``."""
-    returns, successes, drops = [], [], []
-    for i in range(episodes):
-        obs, info = env.reset(seed=seed + i)
-        state, done, total = None, False, 0.0
-        while not done:
-            action, state = agent.predict(obs, state=state, deterministic=True)
-            obs, reward, terminated, truncated, info = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-        if "consecutive_successes" in info:
-            successes.append(float(info["consecutive_successes"]))
-            drops.append(float(bool(info.get("dropped", False))))
-    out = {"mean_return": float(np.mean(returns))}
-    if successes:
-        out.update(consecutive_successes=float(np.mean(successes)), drop_rate=float(np.mean(drops)))
+    """Deterministic evaluation (``world_models.evaluation``): ``mean_return``, and on Dactyl-v0
+    (``info["consecutive_successes"]``) ``consecutive_successes`` (mean) and ``drop_rate``."""
+    summary = summarize(evaluate_policy(env, agent, episodes, seed, deterministic=True))
+    out = {"mean_return": summary["return_mean"]}
+    if "consecutive_successes_mean" in summary:
+        out.update(consecutive_successes=summary["consecutive_successes_mean"], drop_rate=summary["drop_rate"])
     return out
 
 

@@ -77,7 +77,7 @@ def test_summarize_single_episode_and_all_failures() -> None:
 
 def test_dreamer_summarize_on_hand_built_episodes() -> None:
     pytest.importorskip("world_models")
-    from evaluate_dreamer import summarize as dreamer_summarize
+    from world_models.evaluation import summarize as dreamer_summarize
 
     s = dreamer_summarize(EPISODES)
     assert s["episodes"] == 4 and s["length_mean"] == 100.0

@@ -109,7 +109,7 @@ def test_event_reward_argument():
 
 
 def test_hold_action_is_the_keep_still_action():
-    from evaluate_dreamer import hold_action
+    from world_models.evaluation import hold_action
 
     assert hold_action(spaces.Box(-1.0, 1.0, (3,), np.float32)).tolist() == [0.0, 0.0, 0.0]
     assert hold_action(spaces.MultiDiscrete([11, 11, 5])).tolist() == [5, 5, 2]
@@ -120,7 +120,7 @@ def test_hold_action_is_the_keep_still_action():
 
 
 def test_compare_difference_and_standard_error():
-    from dreamer_dactyl_report import compare
+    from world_models.evaluation import compare
 
     agent = [{"m": v} for v in (1.0, 2.0, 3.0, 2.0)]  # mean 2, std(ddof=1) 0.8165, se 0.408
     base = [{"m": 0.0}] * 4  # se 0
@@ -160,3 +160,16 @@ def test_train_dreamer_writes_diagnostics_and_stops_cleanly_on_sigterm(tmp_path)
     row = dict(zip(header, lines[1].split(","), strict=True))
     assert int(row["updates"]) >= 5
     assert np.isfinite(float(row["imag_return"])) and np.isfinite(float(row["entropy_post"]))
+
+
+def test_evaluation_rejects_unknown_policies_and_no_episodes():
+    import gymnasium as gym
+    from world_models.evaluation import evaluate_policy, run_episode
+
+    env = gym.make("Pendulum-v1")
+    with pytest.raises(ValueError, match="'greedy'"):
+        run_episode(env, "greedy", seed=0, deterministic=True)
+    with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):
+        evaluate_policy(env, "random", episodes=0, seed=0, deterministic=True)
+    (stats,) = evaluate_policy(env, "hold", episodes=1, seed=0, deterministic=True)
+    assert stats["length"] == 200 and "consecutive_successes" not in stats
