@@ -164,6 +164,7 @@ def test_train_dreamer_writes_diagnostics_and_stops_cleanly_on_sigterm(tmp_path)
 
 def test_evaluation_rejects_unknown_policies_and_no_episodes():
     import gymnasium as gym
+
     from world_models.evaluation import evaluate_policy, run_episode
 
     env = gym.make("Pendulum-v1")
