@@ -206,6 +206,9 @@ class MultiEnvSubprocVecEnv(VecEnv):
         start_method: multiprocessing start method (default ``forkserver`` where available, else ``spawn``, as
             SB3).
         in_process: the number of envs (the first ones) stepped by this process (default 0).
+        shared_actions: send array actions (Box, MultiDiscrete, MultiBinary) to the workers through shared memory
+            (default); ``False`` pickles them into the step message, as before (``benchmarks/vec_env_overhead.py``
+            compares the two).
 
     Raises:
         ValueError: no env, ``in_process`` outside ``[0, len(env_fns)]``, ``n_workers`` outside
@@ -219,6 +222,7 @@ class MultiEnvSubprocVecEnv(VecEnv):
         n_workers: int | None = None,
         start_method: str | None = None,
         in_process: int = 0,
+        shared_actions: bool = True,
     ) -> None:
         n_envs = len(env_fns)
         if n_envs < 1:
@@ -254,7 +258,7 @@ class MultiEnvSubprocVecEnv(VecEnv):
         self._obs = _views(self._buffers, self._layout, n_envs)
         # Actions of array spaces go to the workers through shared memory: the vector env writes them before it
         # sends "step" with no data, the workers read (copy) their rows; it writes again only after every reply.
-        action_layout = _action_layout(action_space) if worker_groups else None
+        action_layout = _action_layout(action_space) if worker_groups and shared_actions else None
         self._action_view: np.ndarray | None = None
         worker_buffers, worker_layout = dict(self._buffers), dict(self._layout)
         if action_layout is not None:
