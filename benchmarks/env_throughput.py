@@ -114,7 +114,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats; the best of each is reported")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline-rev", default=None, metavar="REV",
-                        help="also time the DactylEnv of this git revision in the same run (e.g. main, HEAD~1)")  # fmt: skip
+                        help="also time the DactylEnv of this git revision in the same run "
+                             "(e.g. main, HEAD~1)")  # fmt: skip
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this process's CPU time (robust to other jobs on the machine)")  # fmt: skip

@@ -183,7 +183,9 @@ CONFIGS = {
         action_type="continuous", goal="xyz", action_smoothing=0.3, relative_to="angle", wrist="locked",
         critic_state=False, goal_timeout_s=1.6,
     ),  # fmt: skip
-    "always-success": dict(action_type="continuous", goal="parallel", success_threshold=3.1, max_consecutive_successes=7),
+    "always-success": dict(
+        action_type="continuous", goal="parallel", success_threshold=3.1, max_consecutive_successes=7
+    ),
 }
 
 
@@ -202,9 +204,9 @@ def test_step_is_bitwise_the_reference(config: str, randomized: bool) -> None:
     actions = _actions(new.action_space, 160, seed=7, kind="discrete" if discrete else "continuous")
     ends: set[str] = set()
     kept: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = []  # (returned obs, copy taken then)
-    episode, t = 0, 0
+    episode, t, done = 0, 0, True
     for i, action in enumerate(actions):
-        if i == 0 or done:
+        if done:
             options = None
             if episode == 1:  # a goal met on the first step: a new goal mid-step (the _fill_goal_obs path)
                 q = np.array([1.0, 0.0, 0.0, 0.0])
