@@ -302,6 +302,11 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._hand_qpos_sel = _as_slice(self._hand_qpos)
         self._hand_qvel_sel = _as_slice(self._hand_qvel)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling and ``copy.deepcopy``: the cached views are rebound to the copy's own ``data`` and buffers."""
+        self.__dict__.update(state)
+        self._bind_views()
+
     @property
     def dt(self) -> float:
         """Seconds of simulated time per control step (``model.opt.timestep * frame_skip``)."""

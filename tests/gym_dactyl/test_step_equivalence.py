@@ -256,3 +256,27 @@ def test_reference_still_differs_where_it_should() -> None:
         _same_obs(a, b, "probe")
     with pytest.raises(AssertionError):
         _same_info({"r": 0.0}, {"r": -0.0 + 1e-300}, "probe")
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copies_step_like_the_reference(how: str) -> None:
+    """A deep copy or an unpickled env steps its own ``data`` (the cached views follow the copy), like the old code."""
+    import copy
+    import pickle
+
+    envs = [cls(action_type="continuous", goal="z") for cls in (DactylEnv, ReferenceDactylEnv)]
+    actions = _actions(envs[0].action_space, 25, seed=3, kind="continuous")
+    for env in envs:
+        env.reset(seed=1)
+        for action in actions[:5]:
+            env.step(action)
+    copies = [copy.deepcopy(env) if how == "deepcopy" else pickle.loads(pickle.dumps(env)) for env in envs]
+    for k, action in enumerate(actions[5:]):
+        o1, r1, *_ = copies[0].step(action)
+        o2, r2, *_ = copies[1].step(action)
+        _same_obs(o1, o2, f"{how} step {k}")
+        assert r1 == r2
+    assert copies[0].data.qpos.tobytes() == copies[1].data.qpos.tobytes()
+    # the originals were not moved by their copies' steps
+    assert envs[0].data.qpos.tobytes() == envs[1].data.qpos.tobytes()
+    assert envs[0].data.qpos.tobytes() != copies[0].data.qpos.tobytes()
