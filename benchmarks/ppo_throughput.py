@@ -14,6 +14,9 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 * ``randomized``: the pipeline under the full randomization stack (``--randomization all``);
 * ``update-threads`` (not run by default): the pipeline with ``--update-threads`` torch threads during the PPO update
   (``ppo.pipeline.UpdateThreads``);
+* ``hybrid-update-threads`` (not run by default): both opt-in flags at once, ``hybrid-lean``'s layout
+  (``--env-in-process`` envs, default ``n_envs // cores``, stepped by the training process) and ``--update-threads``
+  torch threads in the update;
 * the pieces of the pipeline alone (not run by default), each against ``previous``, the pipeline as it was before the
   lean inference and the in-process envs (every env in worker processes, sb3-contrib's inference calls):
   ``lean`` (``previous`` + ``ppo.lean.LeanRollout``), ``hybrid`` (``previous`` with ``--env-in-process`` envs,
@@ -70,7 +73,11 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
 import gym_dactyl  # noqa: E402,F401  (registers Dactyl-v0)
 
 VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor", "previous", "lean", "hybrid",
-            "hybrid-lean", "in-process")  # fmt: skip
+            "hybrid-lean", "in-process", "hybrid-update-threads")  # fmt: skip
+#: variants with some envs stepped by the training process (``--env-in-process``, default ``n_envs // cores``)
+HYBRID = ("hybrid", "hybrid-lean", "hybrid-update-threads")
+#: variants with ``--update-threads`` torch threads in the PPO update
+UPDATE_THREADS = ("update-threads", "hybrid-update-threads")
 #: variants on MultiEnvSubprocVecEnv with sb3-contrib's inference calls
 SB3_INFERENCE = ("previous", "hybrid", "in-process")
 DEFAULT_VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
@@ -146,7 +153,7 @@ def train_variant(
         raw = make_vec_env(fns, workers=workers, in_process=in_process)
     elif variant in ("previous", "lean"):
         raw = make_vec_env(fns, workers=workers, in_process=0) if args.n_envs > 1 else make_vec_env(fns)
-    elif variant in ("hybrid", "hybrid-lean"):
+    elif variant in HYBRID:
         local = in_process if in_process is not None else args.n_envs // default_workers(args.n_envs)
         raw = make_vec_env(fns, workers=workers, in_process=local)
     elif variant == "in-process":
@@ -166,7 +173,7 @@ def train_variant(
         )  # fmt: skip
     else:
         model = make_model(args, venv, overlapped=variant != "before", lean_inference=variant not in SB3_INFERENCE)
-    callbacks = [UpdateThreads(update_threads)] if variant == "update-threads" else []
+    callbacks = [UpdateThreads(update_threads)] if variant in UPDATE_THREADS else []
 
     t = dict.fromkeys(("vec_wait", "env_visible", "inference"), 0.0)
     t["update"] = 0.0
@@ -374,10 +381,12 @@ def main() -> None:
                         help="pipeline worker processes (default one per core, at most n_envs)")  # fmt: skip
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads of the training process")
     parser.add_argument("--update-threads", type=int, default=2,
-                        help="PPO-update torch threads of the update-threads variant (ppo.pipeline.UpdateThreads)")
+                        help="PPO-update torch threads of the update-threads and hybrid-update-threads variants "
+                             "(ppo.pipeline.UpdateThreads)")  # fmt: skip
     parser.add_argument("--env-in-process", type=int, default=None,
                         help="envs stepped by the training process (pipeline, randomized, update-threads: "
-                             "default 0; hybrid, hybrid-lean: default n_envs // cores)")  # fmt: skip
+                             "default 0; hybrid, hybrid-lean, hybrid-update-threads: default "
+                             "n_envs // cores)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of every variant, order reversed every other repeat; figures are medians")
     parser.add_argument("--seed", type=int, default=0)
@@ -413,7 +422,7 @@ def main() -> None:
                 runs[variant].append(r)
                 after = r.get("steps_per_s_after_startup", r["steps_per_s"])
                 after_cpu = r.get("steps_per_cpu_s_after_startup", r["steps_per_cpu_s"])
-                print(f"n_envs {n_envs:2d} {variant:10s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after "
+                print(f"n_envs {n_envs:2d} {variant:21s} {r['steps_per_s']:7.0f} env steps/s ({after:.0f} after "
                       f"start-up)  {r['steps_per_cpu_s']:6.0f} per CPU-s ({after_cpu:.0f})  ({r['steps']} steps, "
                       f"{r['wall_s']:.1f} s, {r['processes']} processes, load {os.getloadavg()[0]:.2f}, "
                       f"repeat {repeat})", flush=True)  # fmt: skip
@@ -423,7 +432,11 @@ def main() -> None:
                      ("sb3", "floor"), ("randomized", "pipeline"), ("update-threads", "pipeline"),
                      ("pipeline", "previous"), ("lean", "previous"), ("hybrid", "previous"),
                      ("hybrid-lean", "previous"), ("in-process", "previous"), ("previous", "before"),
-                     ("hybrid-lean", "before"), ("hybrid-lean", "sb3")):  # fmt: skip
+                     ("hybrid-lean", "before"), ("hybrid-lean", "sb3"), ("hybrid-update-threads", "pipeline"),
+                     ("hybrid-update-threads", "hybrid-lean"), ("hybrid-update-threads", "update-threads"),
+                     ("hybrid-update-threads", "before"), ("hybrid-update-threads", "sb3"),
+                     ("hybrid-update-threads", "floor"), ("update-threads", "floor"),
+                     ("hybrid-lean", "floor")):  # fmt: skip
             if a in row and b in row:
                 ra, rb = row[a], row[b]
                 ratios[f"{a}/{b}"] = ra["steps_per_s"] / rb["steps_per_s"]
@@ -440,11 +453,11 @@ def main() -> None:
         for key, value in ratios.items():
             print(f"   {key:48s} {value:6.2f}")
         print("   wall-time split (share of the variant's wall time):")
-        print("   " + f"{'':11s}" + "".join(f"{p:>22s}" for p in PHASES))
+        print("   " + f"{'':21s}" + "".join(f"{p:>22s}" for p in PHASES))
         for variant in args.variants:
             if "split_share" in row[variant]:
                 shares = row[variant]["split_share"]
-                print("   " + f"{variant:11s}" + "".join(f"{shares[p]:22.3f}" for p in PHASES))
+                print("   " + f"{variant:21s}" + "".join(f"{shares[p]:22.3f}" for p in PHASES))
         results[str(n_envs)] = row
     load_after = os.getloadavg()
     print(f"load average after: {load_after[0]:.2f} (1 min)")

@@ -31,6 +31,18 @@ _WRISTS = ("free", "locked")
 _WRIST_ACTUATORS = (0, 1)  # robot0:A_WRJ1, robot0:A_WRJ0 (constants.ACTUATOR_NAMES order)
 _W = mujoco.mjtWarning
 _PHYSICS_WARNINGS = tuple(int(w) for w in (_W.mjWARN_BADQACC, _W.mjWARN_BADQPOS, _W.mjWARN_BADQVEL))
+_WARN_QACC, _WARN_QPOS, _WARN_QVEL = _PHYSICS_WARNINGS
+_L = C.STATE_LAYOUT
+_FINGERTIP, _OBJECT_POS, _OBJECT_QUAT, _RELATIVE_GOAL = (
+    _L["fingertip_pos"], _L["object_pos"], _L["object_quat"], _L["relative_goal_quat"]
+)  # fmt: skip
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as an equivalent slice when it is a contiguous increasing run, else unchanged."""
+    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+        return slice(int(index[0]), int(index[0]) + len(index))
+    return index
 
 
 class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
@@ -226,6 +238,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._state = np.zeros(C.STATE_DIM)  # float64 work buffer for the observation
         self._goal_quat = np.array([1.0, 0.0, 0.0, 0.0])
         self._quat_tmp = np.zeros(4)
+        self._neg_tmp = np.zeros(4)
+        self._bind_views()
         self._smoothed = np.zeros(n_act)
         self._target = self._ctrl_low.copy()  # joint targets of all actuators (set at reset)
         self._act_buf = np.zeros(n_act)
@@ -261,6 +275,38 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._tip_sites = np.array([m.site(n).id for n in C.FINGERTIP_SITES])
         self._cam_ids = {n: m.camera(n).id for n in (*C.CAMERA_NAMES, C.RENDER_CAMERA)}
 
+    def _bind_views(self) -> None:
+        """Cache the per-step hot path's numpy views of ``data`` and ``_state`` (no copies: they follow the data).
+
+        Called at construction and by every :meth:`reset`, so they always view the current ``self.data``.
+        """
+        d, s, L = self.data, self._state, C.STATE_LAYOUT
+        o, v = self._obj_qpos, self._obj_qvel
+        self._v_qpos = d.qpos
+        self._v_qvel = d.qvel
+        self._v_ctrl = d.ctrl
+        self._v_site_xpos = d.site_xpos
+        self._v_warnings = d.warning.number
+        self._v_obj_pos = d.qpos[o : o + 3]
+        self._v_obj_quat = d.qpos[o + 3 : o + 7]
+        self._v_obj_vel = d.qvel[v : v + 6]  # linear then angular: the state's object_linvel, object_angvel
+        self._s_joint_pos = s[L["joint_pos"]]
+        self._s_joint_vel = s[L["joint_vel"]]
+        self._s_object_pos = s[L["object_pos"]]
+        self._s_object_quat = s[L["object_quat"]]
+        self._s_object_vel = s[L["object_linvel"].start : L["object_angvel"].stop]
+        self._s_goal_quat = s[L["goal_quat"]]
+        self._s_relative_goal_quat = s[L["relative_goal_quat"]]
+        self._s_fingertip_pos = s[L["fingertip_pos"]].reshape(len(self._tip_sites), 3)
+        # Hand joints whose qpos / qvel addresses are one contiguous run are copied with a slice.
+        self._hand_qpos_sel = _as_slice(self._hand_qpos)
+        self._hand_qvel_sel = _as_slice(self._hand_qvel)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling and ``copy.deepcopy``: the cached views are rebound to the copy's own ``data`` and buffers."""
+        self.__dict__.update(state)
+        self._bind_views()
+
     @property
     def dt(self) -> float:
         """Seconds of simulated time per control step (``model.opt.timestep * frame_skip``)."""
@@ -293,6 +339,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                 goal orientation (w, x, y, z) instead of sampling them.
         """
         super().reset(seed=seed)
+        self._bind_views()
         options = options or {}
         fixed_quat = (
             self._check_quat(options["object_quat"], "options['object_quat']") if "object_quat" in options else None
@@ -342,8 +389,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self.action_smoothing is not None:
             self._smoothed += self.action_smoothing * (a - self._smoothed)
             a = self._smoothed
-        m, d = self.model, self.data
-        qpos = d.qpos
+        qpos = self._v_qpos
         buf = self._act_buf
         np.multiply(a, self._act_half, out=buf)
         if self.relative_to == "angle":
@@ -354,7 +400,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             buf += self._target[self._act_sel]
         np.clip(buf, self._act_low, self._act_high, out=buf)
         self._target[self._act_sel] = buf
-        d.ctrl[:] = self._target
+        self._v_ctrl[:] = self._target
+        m, d = self.model, self.data
         mujoco.mj_step(m, d, nstep=self.frame_skip)
         self._sync_kinematics()
 
@@ -405,7 +452,9 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if a.dtype.kind not in "fiu":
             raise ValueError(f"action must be numeric for action_type='continuous', got dtype {a.dtype}")
         a = a.astype(np.float64)
-        if not (np.isfinite(a).all() and a.min() >= -1.0 - 1e-6 and a.max() <= 1.0 + 1e-6):
+        # min / max are NaN when any entry is (so NaN fails both comparisons) and +-inf fails one: this is the
+        # finiteness check too.
+        if not (a.min() >= -1.0 - 1e-6 and a.max() <= 1.0 + 1e-6):
             raise ValueError(f"action must be finite and within [-1, 1] for action_type='continuous', got {a!r}")
         return a
 
@@ -483,8 +532,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         mujoco.mj_camlight(self.model, self.data)
 
     def _count_warnings(self) -> int:
-        w = self.data.warning
-        return sum(w[i].number for i in _PHYSICS_WARNINGS)
+        n = self._v_warnings  # data.warning.number, a view
+        return int(n[_WARN_QACC]) + int(n[_WARN_QPOS]) + int(n[_WARN_QVEL])
 
     @staticmethod
     def _check_quat(q: Any, name: str) -> np.ndarray:
@@ -509,48 +558,49 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def _error(self) -> float:
         """Rotation angle between block and goal (radians)."""
-        s = self._state
-        q = s[C.STATE_LAYOUT["object_quat"]]
-        dot = abs(float(q @ self._goal_quat))
+        dot = abs(float(self._s_object_quat @ self._goal_quat))
         return 2.0 * math.acos(min(dot, 1.0))
 
     def _get_obs(self) -> dict[str, np.ndarray]:
-        d = self.data
-        s = self._state
-        L = C.STATE_LAYOUT
-        s[L["joint_pos"]] = d.qpos[self._hand_qpos]
-        s[L["joint_vel"]] = d.qvel[self._hand_qvel]
-        o = self._obj_qpos
-        s[L["object_pos"]] = d.qpos[o : o + 3]
-        q = d.qpos[o + 3 : o + 7]
-        q = q / math.sqrt(float(q @ q))
-        s[L["object_quat"]] = -q if q[0] < 0 else q
-        v = self._obj_qvel
-        s[L["object_linvel"]] = d.qvel[v : v + 3]
-        s[L["object_angvel"]] = d.qvel[v + 3 : v + 6]  # free joint: angular velocity in the body frame
-        s[L["fingertip_pos"]] = d.site_xpos[self._tip_sites].ravel()
+        """Write the state (:data:`~gym_dactyl.constants.STATE_LAYOUT`) from ``data`` and build the observation."""
+        qpos = self._v_qpos
+        self._s_joint_pos[:] = qpos[self._hand_qpos_sel]
+        self._s_joint_vel[:] = self._v_qvel[self._hand_qvel_sel]
+        self._s_object_pos[:] = self._v_obj_pos
+        q = self._v_obj_quat
+        out = self._s_object_quat
+        np.divide(q, math.sqrt(float(q @ q)), out=out)
+        if out[0] < 0:
+            np.negative(out, out=out)
+        self._s_object_vel[:] = self._v_obj_vel  # free joint: angular velocity in the body frame
+        self._s_fingertip_pos[:] = self._v_site_xpos[self._tip_sites]
         return self._fill_goal_obs(None)
 
     def _fill_goal_obs(self, obs: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-        """Write the goal-dependent entries of the state and build (or update) the observation."""
-        s = self._state
-        L = C.STATE_LAYOUT
-        s[L["goal_quat"]] = self._goal_quat
-        rel = self._quat_tmp
-        neg = np.empty(4)
-        mujoco.mju_negQuat(neg, s[L["object_quat"]])
+        """Write the goal-dependent entries of the state and build (or update) the observation.
+
+        The returned arrays are fresh (a float32 copy of the work buffer, then a copy per policy key), so an
+        observation stays valid, and independent of the others, after later steps.
+        """
+        self._s_goal_quat[:] = self._goal_quat
+        rel, neg = self._quat_tmp, self._neg_tmp
+        mujoco.mju_negQuat(neg, self._s_object_quat)
         mujoco.mju_mulQuat(rel, self._goal_quat, neg)
-        s[L["relative_goal_quat"]] = -rel if rel[0] < 0 else rel
-        state = s.astype(np.float32)
+        out = self._s_relative_goal_quat
+        if rel[0] < 0:
+            np.negative(rel, out=out)
+        else:
+            out[:] = rel
+        state = self._state.astype(np.float32)
         if obs is None:
             obs = {
-                "fingertip_pos": state[L["fingertip_pos"]].copy(),
-                "object_pos": state[L["object_pos"]].copy(),
-                "object_quat": state[L["object_quat"]].copy(),
-                "relative_goal_quat": state[L["relative_goal_quat"]].copy(),
+                "fingertip_pos": state[_FINGERTIP].copy(),
+                "object_pos": state[_OBJECT_POS].copy(),
+                "object_quat": state[_OBJECT_QUAT].copy(),
+                "relative_goal_quat": state[_RELATIVE_GOAL].copy(),
             }
         else:
-            obs["relative_goal_quat"] = state[L["relative_goal_quat"]].copy()
+            obs["relative_goal_quat"] = state[_RELATIVE_GOAL].copy()
         if self.critic_state:
             obs["state"] = state
         return obs

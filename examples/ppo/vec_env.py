@@ -1,10 +1,11 @@
 """A SubprocVecEnv that steps several envs per worker process and returns observations through shared memory.
 
-SB3's ``SubprocVecEnv`` runs one process per env: with 4 envs on 2 cores every vector step is 4 pipe round trips
-and 5 processes competing for 2 cores. :class:`MultiEnvSubprocVecEnv` splits the envs into ``n_workers``
-contiguous groups (env ``i`` stays env ``i``: same seeds, same order), each stepped in a loop by one worker; per
-vector step a worker receives its actions in one message, writes its observations into a shared-memory array
-(one per observation key) and sends back one message with the rewards, dones and infos. Everything else is
+SB3's ``SubprocVecEnv`` runs one process per env: with 4 envs on 2 cores every vector step is 4 pipe round trips and
+5 processes competing for 2 cores. :class:`MultiEnvSubprocVecEnv` splits the envs into ``n_workers`` contiguous
+groups (env ``i`` stays env ``i``: same seeds, same order), each stepped in a loop by one worker; per vector step
+the actions go through a shared-memory array too (Box / MultiDiscrete / MultiBinary actions; others are pickled into
+the message), a worker receives one small message, reads its actions, writes its observations into a shared-memory
+array (one per observation key) and sends back one message with the rewards, dones and infos. Everything else is
 SB3's ``SubprocVecEnv`` contract, worker code included (auto-reset with ``info["terminal_observation"]`` and
 ``info["TimeLimit.truncated"]``, ``reset_infos``, seeds and options used once, ``env_method`` / ``get_attr`` /
 ``set_attr`` / ``env_is_wrapped`` by env index), so swapping one for the other changes no number in training
@@ -34,6 +35,8 @@ from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 __all__ = ["MultiEnvSubprocVecEnv", "default_workers"]
 
+_ACTIONS = "__actions__"  # key of the shared action array among the buffers sent to a worker
+
 
 def default_workers(n_envs: int) -> int:
     """One worker per core the process may use (at most one per env)."""
@@ -62,6 +65,13 @@ def _views(
     return out
 
 
+def _action_layout(space: spaces.Space) -> tuple[tuple[int, ...], np.dtype] | None:
+    """Shape and dtype of one env's action when actions can travel through shared memory (array spaces)."""
+    if isinstance(space, spaces.Box | spaces.MultiDiscrete | spaces.MultiBinary):
+        return tuple(space.shape), np.dtype(space.dtype)
+    return None
+
+
 def _write(views: dict[str | None, np.ndarray], index: int, obs: Any) -> None:
     if None in views:
         views[None][index] = obs
@@ -77,10 +87,14 @@ class _EnvGroup:
     same code either way.
     """
 
-    def __init__(self, envs: list[gym.Env], views: dict[str | None, np.ndarray], first: int) -> None:
+    def __init__(
+        self, envs: list[gym.Env], views: dict[str | None, np.ndarray], first: int, actions: np.ndarray | None = None
+    ) -> None:
         self.envs = envs
         self.views = views
         self.first = first
+        #: the vector env's shared action array ``(n_envs, *action shape)``, read when ``step`` comes without actions
+        self.actions = actions
         self.reset_infos: list[dict[str, Any]] = [{} for _ in envs]
 
     def step(self, actions: Sequence[Any]) -> tuple[list[Any], list[bool], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -103,6 +117,8 @@ class _EnvGroup:
         """The reply to one of SB3's worker commands (``close``: closes the envs, replies None)."""
         envs = self.envs
         if cmd == "step":
+            if data is None:  # the actions are in shared memory: a copy of each row, as unpickling would give
+                data = [self.actions[self.first + j].copy() for j in range(len(envs))]  # type: ignore[index]
             return self.step(data)
         if cmd == "reset":
             for j, (env, (seed, options)) in enumerate(zip(envs, data, strict=True)):
@@ -152,9 +168,17 @@ def _worker(
     layout: dict[str | None, tuple[tuple[int, ...], np.dtype]],
     n_envs: int,
 ) -> None:
-    """Step the envs ``first, first + 1, ...`` of the vector env; SB3's ``_worker`` per env."""
+    """Step the envs ``first, first + 1, ...`` of the vector env; SB3's ``_worker`` per env.
+
+    ``buffers`` and ``layout`` hold the observation arrays and, under the key ``"__actions__"`` when actions travel
+    through shared memory, the action array.
+    """
     parent_remote.close()
-    group = _EnvGroup([_patch_env(fn()) for fn in env_fns.var], _views(buffers, layout, n_envs), first)
+    buffers, layout = dict(buffers), dict(layout)
+    actions = None
+    if _ACTIONS in buffers:
+        actions = _views({None: buffers.pop(_ACTIONS)}, {None: layout.pop(_ACTIONS)}, n_envs)[None]
+    group = _EnvGroup([_patch_env(fn()) for fn in env_fns.var], _views(buffers, layout, n_envs), first, actions)
     while True:
         try:
             cmd, data = remote.recv()
@@ -182,6 +206,9 @@ class MultiEnvSubprocVecEnv(VecEnv):
         start_method: multiprocessing start method (default ``forkserver`` where available, else ``spawn``, as
             SB3).
         in_process: the number of envs (the first ones) stepped by this process (default 0).
+        shared_actions: send array actions (Box, MultiDiscrete, MultiBinary) to the workers through shared memory
+            (default); ``False`` pickles them into the step message, as before (``benchmarks/vec_env_overhead.py``
+            compares the two).
 
     Raises:
         ValueError: no env, ``in_process`` outside ``[0, len(env_fns)]``, ``n_workers`` outside
@@ -195,6 +222,7 @@ class MultiEnvSubprocVecEnv(VecEnv):
         n_workers: int | None = None,
         start_method: str | None = None,
         in_process: int = 0,
+        shared_actions: bool = True,
     ) -> None:
         n_envs = len(env_fns)
         if n_envs < 1:
@@ -228,13 +256,23 @@ class MultiEnvSubprocVecEnv(VecEnv):
             for key, (shape, dtype) in self._layout.items()
         }
         self._obs = _views(self._buffers, self._layout, n_envs)
+        # Actions of array spaces go to the workers through shared memory: the vector env writes them before it
+        # sends "step" with no data, the workers read (copy) their rows; it writes again only after every reply.
+        action_layout = _action_layout(action_space) if worker_groups and shared_actions else None
+        self._action_view: np.ndarray | None = None
+        worker_buffers, worker_layout = dict(self._buffers), dict(self._layout)
+        if action_layout is not None:
+            shape, dtype = action_layout
+            worker_buffers[_ACTIONS] = RawArray("b", int(np.prod((n_envs, *shape))) * dtype.itemsize)
+            worker_layout[_ACTIONS] = action_layout
+            self._action_view = _views({None: worker_buffers[_ACTIONS]}, {None: action_layout}, n_envs)[None]
 
         self.remotes: list[Any] = []
         self.processes = []
         for group in worker_groups:
             remote, work_remote = ctx.Pipe()
             fns = CloudpickleWrapper([env_fns[i] for i in group])
-            args = (work_remote, remote, fns, group.start, self._buffers, self._layout, n_envs)
+            args = (work_remote, remote, fns, group.start, worker_buffers, worker_layout, n_envs)
             process = ctx.Process(target=_worker, args=args, daemon=True)  # type: ignore[attr-defined]
             process.start()
             self.processes.append(process)
@@ -272,8 +310,13 @@ class MultiEnvSubprocVecEnv(VecEnv):
         return self._local.handle(cmd, data) if target is None else target.recv()  # type: ignore[union-attr]
 
     def step_async(self, actions: np.ndarray) -> None:
+        view = self._action_view
+        shared = (view is not None and isinstance(actions, np.ndarray) and actions.shape == view.shape
+                  and actions.dtype == view.dtype)  # fmt: skip
+        if shared:
+            view[:] = actions  # type: ignore[index]
         for remote, group in zip(self.remotes, self.groups[len(self.groups) - len(self.remotes) :], strict=True):
-            remote.send(("step", [actions[i] for i in group]))
+            remote.send(("step", None if shared else [actions[i] for i in group]))
         self._actions = actions
         self.waiting = True
 

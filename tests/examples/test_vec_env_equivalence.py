@@ -206,6 +206,61 @@ def test_env_indices_map_to_the_right_worker(in_process: int, sizes: list[int]) 
         venv.close()
 
 
+def _recording_env_fn(space_kind: str):
+    """A toy env that keeps every action it was given (``seen``); a Box or a MultiDiscrete action space."""
+
+    def _init():
+        import gymnasium as gym
+        import numpy as np
+        from gymnasium import spaces
+
+        class Recorder(gym.Env):
+            observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+            action_space = (
+                spaces.Box(-1.0, 1.0, (3,), np.float32) if space_kind == "box" else spaces.MultiDiscrete([5, 5])
+            )
+
+            def __init__(self) -> None:
+                self.seen: list = []
+
+            def reset(self, *, seed=None, options=None):
+                super().reset(seed=seed)
+                return np.zeros(2, np.float32), {}
+
+            def step(self, action):
+                self.seen.append(action)  # kept, as an action-delay wrapper keeps it
+                return np.zeros(2, np.float32), 0.0, False, False, {}
+
+        return Recorder()
+
+    return _init
+
+
+@pytest.mark.parametrize("space_kind", ["box", "multidiscrete"])
+def test_actions_reach_the_workers_as_fresh_arrays(space_kind: str) -> None:
+    """Array actions of the space's dtype travel through shared memory (another dtype is pickled, as before): each
+    env gets a fresh array of the sent dtype and values, which later steps do not overwrite."""
+    venv = MultiEnvSubprocVecEnv([_recording_env_fn(space_kind) for _ in range(3)], n_workers=2)
+    try:
+        assert venv._action_view is not None and venv._action_view.shape == (3, *venv.action_space.shape)
+        venv.reset()
+        rng = np.random.default_rng(0)
+        shape = (3, *venv.action_space.shape)
+        if space_kind == "box":  # float32 (shared memory), then float64 (pickled)
+            sent = [rng.uniform(-1, 1, shape).astype(dtype) for dtype in (np.float32,) * 3 + (np.float64,) * 2]
+        else:
+            sent = [rng.integers(0, 5, shape) for _ in range(4)]
+        for actions in sent:
+            venv.step(actions)
+        for i, seen in enumerate(venv.get_attr("seen")):
+            assert len(seen) == len(sent)
+            for got, actions in zip(seen, sent, strict=True):
+                assert type(got) is np.ndarray and got.dtype == actions.dtype and got.shape == actions[i].shape
+                np.testing.assert_array_equal(got, actions[i])
+    finally:
+        venv.close()
+
+
 def test_bad_worker_counts_are_value_errors() -> None:
     fns = [_tagged_env_fn(r) for r in range(2)]
     with pytest.raises(ValueError, match="n_workers must be in \\[1, 2\\].*got 3"):
