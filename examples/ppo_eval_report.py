@@ -4,6 +4,7 @@
     python examples/ppo_eval_report.py --from-json docs/ppo_eval.json   # from the committed data
     python examples/ppo_eval_report.py --set fidelity                   # the runs on the fixed env (issue 10)
     python examples/ppo_eval_report.py --set fidelity --from-json docs/ppo_fidelity_eval.json
+    python examples/ppo_eval_report.py --set rllib                      # RLlib next to SB3 (docs/rllib.md)
 
 Each entry names the command that wrote its ``eval.json`` (run them first; see docs/ppo.md). With
 ``--from-json`` the tables and figures are regenerated from the committed ``docs/ppo_eval.json`` (which holds
@@ -85,9 +86,21 @@ FIDELITY_ENTRIES = [
     ("fidelity", FIXED_2M, 8, f"{E} --checkpoint runs/ppo_cpu_hour_2m/final --randomization all {COND} "
      "--goal-timeout-s 8 --no-video --out runs/ppo_cpu_hour_2m/eval_8s", "runs/ppo_cpu_hour_2m/eval_8s"),
 ]  # fmt: skip
+# RLlib PPO (issue 15) at the SB3 cpu run's budget, next to that run and the baselines on the same seeds.
+RLLIB = "RLlib PPO, asymmetric LSTM, cpu preset, 1.41M steps"
+ER = "python examples/evaluate_rllib.py"
+RLLIB_ENTRIES = [
+    ("rllib", RLLIB, 80, f"{ER} --checkpoint runs/rllib_cpu_s12/final --randomization all {COND} "
+     "--out runs/rllib_cpu_s12/eval_80s", "runs/rllib_cpu_s12/eval_80s"),
+    ("rllib", *FIDELITY_ENTRIES[0][1:]),
+    ("rllib", RLLIB, 8, f"{ER} --checkpoint runs/rllib_cpu_s12/final --randomization all {COND} --goal-timeout-s 8 "
+     "--out runs/rllib_cpu_s12/eval_8s", "runs/rllib_cpu_s12/eval_8s"),
+    ("rllib", *FIDELITY_ENTRIES[3][1:]),
+]  # fmt: skip
 SETS = {
     "issue4": (ENTRIES, Path("docs/ppo_eval.json")),
     "fidelity": (FIDELITY_ENTRIES, Path("docs/ppo_fidelity_eval.json")),
+    "rllib": (RLLIB_ENTRIES, Path("docs/rllib_eval.json")),
 }
 
 
@@ -109,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--from-json", type=Path, default=None, metavar="PATH",
                         help="read the committed summaries (docs/ppo_eval.json) instead of runs/eval_*/eval.json")
     parser.add_argument("--set", default="issue4", choices=tuple(SETS),
-                        help="which evaluations: issue4 (docs/ppo.md's first tables) or fidelity (the fixed env)")
+                        help="which evaluations: issue4 (docs/ppo.md's first tables), fidelity (the fixed env) or "
+                        "rllib (docs/rllib.md: RLlib next to the SB3 cpu run)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the collected summaries (default: docs/ppo_eval.json or "
                         "docs/ppo_fidelity_eval.json by --set; not written with --from-json)")
@@ -174,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
                 "groups of wrappers.dactyl_randomization; shifted = ppo.envs.SHIFTED_PHYSICS + observation noise + "
                 "unmodeled effects; vision = nominal world, block pose from runs/pose64/pose_estimator.pt on Table "
                 "9-randomized 64 px renders; written by examples/ppo_eval_report.py; see docs/ppo.md")  # fmt: skip
-        if args.set == "fidelity":
+        if args.set in ("fidelity", "rllib"):
             note += "; fidelity: the env after the env-fidelity fixes (docs/env_fidelity.md), evaluate.py defaults"
+        if args.set == "rllib":
+            note += "; rllib: evaluate_rllib.py (the same conditions and seeds through ppo.rollout), docs/rllib.md"
         out.write_text(json.dumps({"note": note, "evaluations": evaluations}, indent=1))
     if not args.no_plots and args.set == "issue4":
         plots(evaluations)
