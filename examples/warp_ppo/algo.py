@@ -269,8 +269,9 @@ class NativePPO:
                 fin = info["final_info"]
                 finished["episodes"] += float(done.sum())
                 finished["return"] += float(self._ep_return[done].sum())
-                finished["successes"] += float(torch.as_tensor(fin["consecutive_successes"])[done.cpu()].sum())
-                finished["drops"] += float(torch.as_tensor(fin["dropped"])[done.cpu()].sum())
+                succ = torch.as_tensor(fin["consecutive_successes"], device=dev, dtype=torch.float32)
+                finished["successes"] += float(succ[done].sum())
+                finished["drops"] += float(torch.as_tensor(fin["dropped"], device=dev)[done].sum())
                 self._ep_return = torch.where(done, torch.zeros_like(self._ep_return), self._ep_return)
             if self.adr is not None and "adr_result" in info and self.adr.record_infos(info):
                 self.adr.push(self.envs)
