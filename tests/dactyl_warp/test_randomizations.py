@@ -126,7 +126,7 @@ def test_noise_and_delay_episode_draws_equal_the_cpu_stack():
 
 def _adr_envs(n: int, state: ADRState) -> DactylWarpVectorEnv:
     rand = {"physics_randomization": {}, "backlash": {}, "action_noise": {}}
-    return DactylWarpVectorEnv(n, device="cpu", action_type="continuous", randomizations=rand, adr=state.settings())
+    return DactylWarpVectorEnv(n, device="cpu", action_type="continuous", randomizations=rand, adr=state)
 
 
 def test_adr_boundary_per_world_results_and_push():
@@ -139,8 +139,8 @@ def test_adr_boundary_per_world_results_and_push():
                       "action_noise_uncorrelated_additive": (0.0, 0.05)})  # fmt: skip
     with pytest.raises(ValueError, match="adr"):
         DactylWarpVectorEnv(1, device="cpu", adr={"params": []}, randomizations={"backlash": {}})
-    envs = _adr_envs(2, state)
-    envs.set_adr_ranges(state.ranges)
+    envs = _adr_envs(2, state)  # an ADRState: its settings and current ranges
+    assert envs.get_adr_ranges() == state.ranges and envs.adr is not state
     envs.reset(seed=SEED)
     for i in range(2):  # the same boundary and values as the CPU ADR stack reset with the world's seed
         stack = gym.make("Dactyl-v0", action_type="continuous").unwrapped
