@@ -18,7 +18,9 @@ class DactylWarpSB3VecEnv(VecEnv):
 
     Follows SB3's conventions: finished worlds are reset automatically (the batched env's ``SAME_STEP`` mode),
     ``infos[i]["terminal_observation"]`` holds the last observation of an ended episode and
-    ``infos[i]["TimeLimit.truncated"]`` is True when it was truncated, not terminated. Works with
+    ``infos[i]["TimeLimit.truncated"]`` is True when it was truncated, not terminated, and ``infos[i]["adr_result"]``
+    (with ``adr``) is the result of a world's ended boundary episode, as :class:`examples.ppo.callbacks.ADRCallback`
+    and :meth:`wrappers.ADRState.record_infos` read it. Works with
     ``VecNormalize``, ``VecMonitor`` and sb3-contrib's ``RecurrentPPO`` (``MultiInputLstmPolicy``).
 
     Args:
@@ -64,6 +66,9 @@ class DactylWarpSB3VecEnv(VecEnv):
             src = info["final_info"] if dones[i] else info
             for k in scalar_keys:
                 item[k] = src[k][i].item()
+            if dones[i] and "adr_result" in info and info["_adr_result"][i]:  # for ADRState.record_infos
+                item["adr_result"] = {k: v[i].item() if hasattr(v[i], "item") else v[i]
+                                      for k, v in info["adr_result"].items()}  # fmt: skip
             if dones[i]:
                 item["terminal_observation"] = {k: v[i] for k, v in info["final_obs"].items()}
                 item["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
@@ -80,8 +85,9 @@ class DactylWarpSB3VecEnv(VecEnv):
         setattr(self.venv, attr_name, value)
 
     def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
-        method = getattr(self.venv, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
+        """Call the batched env's method once (it acts on every world, e.g. ``set_adr_ranges``); a result per index."""
+        result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
+        return [result for _ in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]

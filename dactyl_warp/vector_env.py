@@ -25,21 +25,23 @@ returned observation is its new first observation, ``info["final_obs"]`` holds t
 episode for every world (rows of worlds that did not end are undefined) and ``info["_final_obs"]`` marks
 the worlds that ended.
 
-Randomizations (``randomizations={name: kwargs}``, names and defaults of :mod:`wrappers`):
-``"physics_randomization"`` (Table 1), ``"timestep_randomization"`` (App. C.2), both drawn by the sampler's
-wrappers at each world's reset; ``"random_forces"`` (App. C.2): the per-episode hit probability is drawn by
-the sampler's :class:`wrappers.RandomForces` and the per-step forces on the device with the same decay /
-probability / sigma rule; ``"action_noise"`` (Table 8): :class:`wrappers.ActionNoise`'s rule and defaults (read
-from its signature) on the [-1, 1] actions, as in the wrapper stack where it sits inside ``DiscretizeActions``:
-``a' = clip(a (1 + σ_m η) + c + σ_u ε, -1, 1)``, ``c`` per world and episode; ``"observation_noise"`` (Table 7):
-the kwargs build a :class:`wrappers.ObservationNoise` on Dactyl-v0 (which validates them) and its σ, quaternion
-keys and linked keys are applied per world on the device (positions + correlated + uncorrelated noise,
-quaternions ``R_u ⊗ R_c ⊗ q``, ``relative_goal_quat`` kept consistent; ``state`` clean). The device-side draws
-have the wrappers' distributions, not their random numbers. ``"action_delay"`` (App. C.2): ActionDelay's rule and
-defaults (from its signature): per world and actuator, with probability p at reset, the action arrives
-``delay_steps`` steps late (``fill``, a number in [-1, 1], before that); applied before the action noise, as in
-the stack. The other wrapper names of the stack (``backlash``, ``marker_freeze``, ``visual_randomization``) are
-not implemented here and raise ``ValueError``.
+Randomizations (``randomizations={name: kwargs}``, names, kwargs and defaults of :mod:`wrappers`): the sampler
+is the CPU wrapper stack itself (:func:`wrappers.dactyl_randomization`'s order, without the visual group, on a
+continuous-action Dactyl-v0), so every *per-episode* draw and parameter is the wrappers' own, copied into the
+world's slot at its reset: physics (Table 1), timestep, the random-force probability, backlash slack rates,
+ActionNoise's σ and correlated offset, ActionDelay's actuator mask, ObservationNoise's σ and correlated
+offsets / rotations, MarkerFreeze's dropout probability, length, occlusion distances and first dropout
+times. The *per-step* draws (force kicks, uncorrelated action / observation noise, later dropout times) are made
+on the device with the wrappers' rules and distributions, not their random numbers. Per step on the device:
+actions ``ActionDelay -> ActionNoise -> Backlash`` (the stack's order), observations ``ObservationNoise ->
+MarkerFreeze`` (frozen markers hold the last noisy value; occlusion by clean fingertip / block distances).
+``"visual_randomization"`` raises ``ValueError``: it randomizes rendered images and this env renders none.
+
+ADR (``adr=ADRState.settings()`` or an :class:`wrappers.ADRState`): the sampler is wrapped in
+:class:`wrappers.AutomaticDomainRandomization` (``update=False``), so each world's reset draws its own boundary
+episode and parameter values from the current ranges; the step that ends a world's boundary episode reports
+``info["adr_result"]`` (Gymnasium dict of arrays, mask ``info["_adr_result"]``) for
+:meth:`wrappers.ADRState.record_infos`, and :meth:`set_adr_ranges` (or ``ADRState.push(envs)``) sets the ranges.
 
 Example:
     >>> import gymnasium as gym, dactyl_warp
@@ -56,15 +58,18 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import torch
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from gym_dactyl import constants as C
 from gym_dactyl import rotations as R
 from gym_dactyl.dactyl_env import DactylEnv
-from wrappers._validation import check_bool, check_int, check_probability, check_scale, check_sigma
 from wrappers.action_delay import ActionDelay
 from wrappers.action_noise import ActionNoise
+from wrappers.automatic_domain_randomization import BOUNDS, ADRState, AutomaticDomainRandomization
+from wrappers.backlash import Backlash
+from wrappers.marker_freeze import MarkerFreeze
 from wrappers.observation_noise import ObservationNoise
 from wrappers.physics_randomization import PhysicsRandomization
 from wrappers.random_forces import RandomForces
@@ -73,31 +78,42 @@ from wrappers.timestep_randomization import TimestepRandomization
 __all__ = [
     "ACTION_DELAY_DEFAULTS",
     "ACTION_NOISE_DEFAULTS",
+    "NOT_BATCHED",
     "PHYSICS_FIELDS",
     "SUPPORTED_RANDOMIZATIONS",
+    "WRAPPER_DEFAULTS",
     "DactylWarpVectorEnv",
 ]
 
-#: Randomizations this env implements, innermost first (the order of ``wrappers.stack``).
-SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = (
-    "physics_randomization", "timestep_randomization", "random_forces", "action_noise", "action_delay",
-    "observation_noise",
-)  # fmt: skip
-#: Wrapper names of ``wrappers.stack`` that the batched env does not implement (yet).
-_NOT_IMPLEMENTED = ("visual_randomization", "backlash", "marker_freeze")
-_WRAPPERS = {
+#: Wrapper name -> class, innermost first (the order of ``wrappers.stack``; tested against it).
+_WRAPPERS: dict[str, type[gym.Wrapper]] = {
     "physics_randomization": PhysicsRandomization,
     "timestep_randomization": TimestepRandomization,
     "random_forces": RandomForces,
+    "backlash": Backlash,
+    "action_noise": ActionNoise,
+    "action_delay": ActionDelay,
+    "observation_noise": ObservationNoise,
+    "marker_freeze": MarkerFreeze,
+}
+#: Randomizations this env implements, innermost first (the order of ``wrappers.stack``).
+SUPPORTED_RANDOMIZATIONS: tuple[str, ...] = tuple(_WRAPPERS)
+#: Wrapper names of ``wrappers.stack`` that have no meaning in the batched env, and why.
+NOT_BATCHED: dict[str, str] = {
+    "visual_randomization": "it randomizes rendered camera images (Table 9) and DactylWarpVectorEnv renders none "
+    "(no cameras: observations are the state-based dict); use the CPU stack with VisualRandomization for vision",
+}
+#: Each supported wrapper's constructor arguments and defaults, read from its signature: one source of truth.
+WRAPPER_DEFAULTS: dict[str, dict[str, Any]] = {
+    name: {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k not in ("self", "env")}
+    for name, cls in _WRAPPERS.items()
 }
 #: ActionDelay's constructor defaults (Dactyl App. C.2), read from its signature.
-ACTION_DELAY_DEFAULTS: dict[str, Any] = {
-    k: p.default for k, p in inspect.signature(ActionDelay.__init__).parameters.items() if k not in ("self", "env")
-}
-#: ActionNoise's constructor defaults (Dactyl Table 8), read from its signature: one source of truth.
-ACTION_NOISE_DEFAULTS: dict[str, Any] = {
-    k: p.default for k, p in inspect.signature(ActionNoise.__init__).parameters.items() if k not in ("self", "env")
-}
+ACTION_DELAY_DEFAULTS: dict[str, Any] = WRAPPER_DEFAULTS["action_delay"]
+#: ActionNoise's constructor defaults (Dactyl Table 8), read from its signature.
+ACTION_NOISE_DEFAULTS: dict[str, Any] = WRAPPER_DEFAULTS["action_noise"]
+#: "No dropout scheduled" (as ``wrappers.marker_freeze``).
+_NEVER = np.iinfo(np.int64).max // 2
 
 #: Model fields copied per world when physics randomization is on: the fields PhysicsRandomization writes and
 #: the constants ``mj_setConst`` derives from them that MuJoCo Warp holds per world. (``dof_M0``, ``bvh_aabb``
@@ -114,14 +130,14 @@ PHYSICS_FIELDS: tuple[str, ...] = (
 ArrayType = Literal["torch", "numpy"]
 
 
-def _with_defaults(name: str, kwargs: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """A wrapper's kwargs completed with its signature's defaults; unknown names raise ``ValueError``."""
-    unknown = set(kwargs) - set(defaults)
+def _check_kwargs(name: str, kwargs: dict[str, Any]) -> None:
+    """Unknown constructor arguments of wrapper ``name`` raise ``ValueError`` naming them."""
+    unknown = set(kwargs) - set(WRAPPER_DEFAULTS[name])
     if unknown:
         raise ValueError(
-            f"randomizations[{name!r}]: unknown argument(s) {sorted(unknown)}; expected some of {sorted(defaults)}"
+            f"randomizations[{name!r}]: unknown argument(s) {sorted(unknown)}; "
+            f"expected some of {sorted(WRAPPER_DEFAULTS[name])}"
         )
-    return {**defaults, **kwargs}
 
 
 class DactylWarpVectorEnv(VectorEnv):
@@ -132,6 +148,10 @@ class DactylWarpVectorEnv(VectorEnv):
         device: Warp device (``"cpu"``, ``"cuda:0"``; None: Warp's default). Tensors live on the matching torch device.
         randomizations: ``{wrapper_name: kwargs}`` for the supported :mod:`wrappers` randomizations
             (:data:`SUPPORTED_RANDOMIZATIONS`); kwargs go to the wrapper's constructor (``{}``: paper defaults).
+            ``marker_freeze`` must keep its default keys (``fingertip_pos`` markers, clean positions from the state).
+        adr: Automatic Domain Randomization over the randomizations on: ``ADRState.settings()`` (parameter names,
+            caps, config; ``parameters=None`` for every built-in parameter whose wrapper is on) or an
+            :class:`wrappers.ADRState` (its settings and current ranges). None: no ADR.
         array_type: ``"torch"`` (observations, rewards, flags as device tensors) or ``"numpy"``.
         nconmax: contacts allocated per world (the CPU model peaks at ~7; MuJoCo Warp's default is too small).
         njmax: constraint rows per world (the CPU model peaks at ~55; the default 64 overflows).
@@ -139,8 +159,8 @@ class DactylWarpVectorEnv(VectorEnv):
             ``wrist``, ``action_smoothing``, ``goal_timeout_s`` ...); ``render_mode`` is not supported.
 
     Raises:
-        ValueError: on ``num_envs < 1``, an unknown or unsupported randomization name, bad kwargs, or a bad
-            :class:`~gym_dactyl.DactylEnv` argument.
+        ValueError: on ``num_envs < 1``, an unknown or unsupported randomization name, bad kwargs, a bad ``adr``,
+            or a bad :class:`~gym_dactyl.DactylEnv` argument.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -151,6 +171,7 @@ class DactylWarpVectorEnv(VectorEnv):
         *,
         device: str | None = None,
         randomizations: dict[str, dict[str, Any]] | None = None,
+        adr: dict[str, Any] | ADRState | None = None,
         array_type: ArrayType = "torch",
         nconmax: int = 32,
         njmax: int = 256,
@@ -165,20 +186,20 @@ class DactylWarpVectorEnv(VectorEnv):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if env_kwargs.get("render_mode") is not None:
             raise ValueError(f"render_mode is not supported by DactylWarpVectorEnv, got {env_kwargs['render_mode']!r}")
+        action_type = env_kwargs.pop("action_type", "discrete")
+        if action_type not in ("discrete", "continuous"):
+            raise ValueError(f"action_type must be one of ('discrete', 'continuous'), got {action_type!r}")
         randomizations = dict(randomizations or {})
         for name, kwargs in randomizations.items():
-            if name in _NOT_IMPLEMENTED:
+            if name in NOT_BATCHED:
                 raise ValueError(
-                    f"randomizations: {name!r} is a wrappers randomization that DactylWarpVectorEnv does not "
-                    f"implement; supported: {SUPPORTED_RANDOMIZATIONS}"
+                    f"randomizations: {name!r} is not available in DactylWarpVectorEnv: {NOT_BATCHED[name]}"
                 )
             if name not in SUPPORTED_RANDOMIZATIONS:
                 raise ValueError(f"randomizations: unknown name {name!r}; expected some of {SUPPORTED_RANDOMIZATIONS}")
             if not isinstance(kwargs, dict):
                 raise ValueError(f"randomizations[{name!r}] must be a dict of wrapper kwargs, got {kwargs!r}")
-        self._action_noise = self._check_action_noise(randomizations.get("action_noise"))
-        self._action_noise_kwargs = dict(randomizations.get("action_noise") or {})
-        self._delay = self._check_action_delay(randomizations.get("action_delay"))
+            _check_kwargs(name, kwargs)
 
         import warp as wp  # the [warp] extra; imported here so the module imports without it
 
@@ -192,28 +213,50 @@ class DactylWarpVectorEnv(VectorEnv):
         self.device = torch.device("cpu" if self._wp_device.is_cpu else f"cuda:{self._wp_device.ordinal}")
         self.num_envs = int(num_envs)
         self.array_type = array_type
+        self.action_type = action_type
 
-        # The sampler: Dactyl-v0 itself (validates env_kwargs), wrapped in the CPU randomizations that are on.
-        base = DactylEnv(**env_kwargs)
+        # The sampler: Dactyl-v0 itself (validates env_kwargs; continuous, as under the stack's DiscretizeActions),
+        # wrapped in the CPU randomization wrappers that are on, in the stack's order (they validate their kwargs).
+        base = DactylEnv(action_type="continuous", **env_kwargs)
         self._base = base
-        # ObservationNoise validates its kwargs against Dactyl-v0's observation space; its σ are read from it.
-        self._obs_noise: ObservationNoise | None = None
-        if "observation_noise" in randomizations:
-            try:
-                self._obs_noise = ObservationNoise(base, **randomizations["observation_noise"])
-            except TypeError as err:
-                raise ValueError(f"randomizations['observation_noise']: {err}") from err
         nominal = base.model
         mjm = nominal.__copy__()
         sampler: gym.Env = base
         self._wrappers: dict[str, gym.Wrapper] = {}
-        for name in _WRAPPERS:  # innermost first
+        for name, cls in _WRAPPERS.items():  # innermost first
             if name in randomizations:
-                sampler = _WRAPPERS[name](sampler, **randomizations[name])
+                try:
+                    sampler = cls(sampler, **randomizations[name])
+                except TypeError as err:
+                    raise ValueError(f"randomizations[{name!r}]: {err}") from err
                 self._wrappers[name] = sampler
+        freeze = self._wrappers.get("marker_freeze")
+        if freeze is not None and (freeze.key != "fingertip_pos" or not freeze.use_state):  # type: ignore[attr-defined]
+            raise ValueError(
+                "randomizations['marker_freeze']: DactylWarpVectorEnv freezes the 'fingertip_pos' markers with clean "
+                f"positions from the state (key='fingertip_pos', use_state None/True), got key={freeze.key!r}, "  # type: ignore[attr-defined]
+                f"use_state={freeze.use_state!r}"  # type: ignore[attr-defined]
+            )
+        self._adr: AutomaticDomainRandomization | None = None
+        if adr is not None:
+            ranges = None
+            if isinstance(adr, ADRState):
+                adr, ranges = adr.settings(), dict(adr.ranges)
+            if not isinstance(adr, dict):
+                raise ValueError(f"adr must be ADRState.settings() (a dict), an ADRState or None, got {adr!r}")
+            unknown = set(adr) - {"parameters", "caps", "config"}
+            if unknown:
+                raise ValueError(f"adr: unknown key(s) {sorted(unknown)}; expected parameters, caps, config")
+            if not self._wrappers:
+                raise ValueError("adr: Automatic Domain Randomization needs some randomization on (randomizations=...)")
+            sampler = AutomaticDomainRandomization(
+                sampler, adr.get("parameters"), caps=adr.get("caps"), config=adr.get("config"), update=False
+            )
+            self._adr = sampler
+            if ranges is not None:
+                sampler.set_adr_ranges(ranges)
         self._sampler = sampler
         self.randomizations = randomizations
-        self._per_world_model = bool({"physics_randomization", "timestep_randomization"} & set(randomizations))
 
         n = self.num_envs
         with wp.ScopedDevice(self._wp_device):
@@ -254,8 +297,11 @@ class DactylWarpVectorEnv(VectorEnv):
         self._tips = torch.as_tensor(base._tip_sites, device=dev)
         n_act = len(base._act_low)
 
-        self.single_action_space = base.action_space
-        self.action_space = batch_space(base.action_space, n)
+        if action_type == "discrete":
+            self.single_action_space = spaces.MultiDiscrete(np.full(n_act, C.ACTION_BINS, dtype=np.int64))
+        else:
+            self.single_action_space = base.action_space
+        self.action_space = batch_space(self.single_action_space, n)
         self.single_observation_space = base.observation_space
         self.observation_space = batch_space(base.observation_space, n)
         self.frame_skip = base.frame_skip
@@ -274,22 +320,57 @@ class DactylWarpVectorEnv(VectorEnv):
         self._force = torch.zeros(n, 3, **f32)
         self._force_p = torch.zeros(n, **f32)
         self._force_sigma = torch.zeros(n, **f32)
-        self._noise_offset = torch.zeros(n, n_act, **f32)  # ActionNoise's per-episode correlated offset
-        # ActionDelay: per world and actuator mask drawn at reset, and a delay line of k past actions.
-        k = 1 if self._delay is None else self._delay["delay_steps"]
+        # Per-world copies of what the sampler's wrappers drew / set at the world's reset (see _copy_episode).
+        # Backlash: gains action_scale · δ± · Δt, slack state, whether the wrapper acts.
+        self._bl_gain_up = torch.zeros(n, n_act, **f32)
+        self._bl_gain_down = torch.zeros(n, n_act, **f32)
+        self._bl_slack = torch.zeros(n, n_act, **f32)
+        self._bl_on = torch.zeros(n, 1, dtype=torch.bool, device=dev)
+        # ActionNoise: σ (action units) and the correlated offset of the episode.
+        self._an_sigma_u = torch.zeros(n, 1, **f32)
+        self._an_sigma_m = torch.zeros(n, 1, **f32)
+        self._noise_offset = torch.zeros(n, n_act, **f32)
+        # ActionDelay: per world and actuator mask, and a delay line of k past actions.
+        delay = self._wrappers.get("action_delay")
+        k = 1 if delay is None else int(delay.delay_steps)  # type: ignore[attr-defined]
+        self._delay_fill = torch.zeros(n_act, **f32) if delay is None else torch.as_tensor(delay.fill, **f32)  # type: ignore[attr-defined]
         self._delay_mask = torch.zeros(n, n_act, dtype=torch.bool, device=dev)
         self._delay_line = torch.zeros(k, n, n_act, **f32)
         self._delay_head = 0
-        # ObservationNoise's per-episode terms: offsets of position keys, rotations (w, x, y, z) of quaternion keys.
+        # ObservationNoise: per key uncorrelated σ, correlated offsets (positions) / rotations (w, x, y, z).
+        self._obs_noise: ObservationNoise | None = self._wrappers.get("observation_noise")  # type: ignore[assignment]
+        self._obs_sigma_u: dict[str, torch.Tensor] = {}
         self._obs_offset: dict[str, torch.Tensor] = {}
         self._obs_rotation: dict[str, torch.Tensor] = {}
         if self._obs_noise is not None:
             for key in self._obs_noise.sigmas:
+                self._obs_sigma_u[key] = torch.zeros(n, 1, **f32)
                 if key in self._obs_noise.quat_keys:
+                    if base.observation_space[key].shape != (4,):
+                        raise ValueError(f"randomizations['observation_noise']: {key!r} must hold one quaternion")
                     self._obs_rotation[key] = torch.zeros(n, 4, **f32)
                     self._obs_rotation[key][:, 0] = 1.0
                 else:
                     self._obs_offset[key] = torch.zeros(n, base.observation_space[key].shape[0], **f32)
+        # MarkerFreeze: per world dropout probability / length / occlusion thresholds, schedule and held markers.
+        m_markers = len(base._tip_sites)
+        i64 = dict(device=dev, dtype=torch.int64)
+        self._mf_on = torch.zeros(n, 1, dtype=torch.bool, device=dev)
+        self._mf_p = torch.zeros(n, 1, **f32)
+        self._mf_steps = torch.ones(n, 1, **i64)
+        self._mf_thresholds = torch.full((n, m_markers, m_markers + 1), -1.0, **f32)
+        self._mf_t = torch.zeros(n, 1, **i64)
+        self._mf_next = torch.full((n, m_markers), _NEVER, **i64)
+        self._mf_until = torch.zeros(n, m_markers, **i64)
+        self._mf_last = torch.zeros(n, m_markers, 3, **f32)
+        self._mf_frozen = torch.zeros(n, m_markers, dtype=torch.bool, device=dev)
+        L = C.STATE_LAYOUT
+        self._mf_points = torch.cat(
+            (torch.arange(L["fingertip_pos"].start, L["fingertip_pos"].stop),
+             torch.arange(L["object_pos"].start, L["object_pos"].stop))
+        ).to(dev)  # fmt: skip
+        # ADR: the boundary (parameter, bound, value) of each world's current episode, or None.
+        self._boundary: list[tuple[str, str, float] | None] = [None] * n
         self._seed_rngs: list[np.random.Generator] = []
         self._goal_rngs: list[np.random.Generator] = []
         self._torch_gen = torch.Generator(device=dev)
@@ -315,25 +396,44 @@ class DactylWarpVectorEnv(VectorEnv):
     def set_parameters(self, name: str, **params: Any) -> None:
         """Change a randomization's parameters; each world picks them up at its next reset.
 
-        The same hook the wrappers offer :class:`wrappers.AutomaticDomainRandomization`: for
-        ``physics_randomization``, ``timestep_randomization`` and ``random_forces`` the call goes to the sampler's
-        wrapper (``set_parameters(**params)``, validated there); for ``action_noise`` ``params`` are ActionNoise
-        constructor arguments merged into the current ones. (Not wired to an ADR state yet.)
+        The same hook the wrappers offer :class:`wrappers.AutomaticDomainRandomization`: the call goes to the
+        sampler's wrapper ``name`` (``set_parameters(**params)``, validated there). With ``adr`` on, ADR sets the
+        parameters it drives at every world's reset, overriding such a call for those parameters.
 
         Raises:
             ValueError: if ``name`` is not a randomization this env was built with, or on invalid parameters.
         """
-        if name == "action_noise" and self._action_noise is not None:
-            merged = {**self._action_noise_kwargs, **params}
-            checked = self._check_action_noise(merged)
-            self._action_noise_kwargs = merged
-            self._action_noise = checked if checked is not None else {"additive": 0.0, "correlated": 0.0,
-                                                                      "multiplicative": 0.0}  # fmt: skip
-            return
         if name not in self._wrappers:
             on = sorted(self.randomizations)
             raise ValueError(f"set_parameters: {name!r} is not a randomization of this env (built with {on})")
-        self._wrappers[name].set_parameters(**params)
+        self._wrappers[name].set_parameters(**params)  # type: ignore[attr-defined]
+
+    @property
+    def adr(self) -> ADRState | None:
+        """The sampler's ADR state (its ranges are what worlds draw from at their next reset); None without ``adr``."""
+        return None if self._adr is None else self._adr.adr
+
+    def set_adr_ranges(self, ranges: dict[str, Any]) -> None:
+        """Replace ADR ranges (what :meth:`wrappers.ADRState.push` calls); each world uses them from its next reset.
+
+        Raises:
+            ValueError: without ``adr``, or on a range :meth:`wrappers.ADRState.set_ranges` refuses.
+        """
+        if self._adr is None:
+            raise ValueError("set_adr_ranges: this env was built without adr=")
+        self._adr.set_adr_ranges(ranges)
+
+    def get_adr_ranges(self) -> dict[str, tuple[float, float]]:
+        """The current ADR ranges, by parameter name (``{}`` without ``adr``)."""
+        return {} if self._adr is None else self._adr.get_adr_ranges()
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Call method ``name`` of this env once (it acts on every world); one result per world, as Gymnasium's.
+
+        What :meth:`wrappers.ADRState.push` uses (``call("set_adr_ranges", ranges)``).
+        """
+        result = getattr(self, name)(*args, **kwargs)
+        return (result,) * self.num_envs
 
     def sampled(self, world: int) -> dict[str, Any]:
         """What the sampler's randomization wrappers drew for ``world``'s current episode (their reset infos)."""
@@ -386,23 +486,27 @@ class DactylWarpVectorEnv(VectorEnv):
                 torch.as_tensor(mask_np, device=self.device), self._rotation_error(obs["state"]), self._error
             )
         )
-        return self._out(self._noisy(obs)), self._out(self._info_dict(None, None))
+        reset_rows = torch.as_tensor(mask_np, device=self.device)
+        noisy = self._freeze(self._noisy(obs), reset_rows, advance=False)
+        return self._out(noisy), self._out(self._info_dict(None, None))
 
     def step(self, actions: Any) -> tuple[dict[str, Any], Any, Any, Any, dict[str, Any]]:
         """Step every world one 80 ms control step; worlds that end are reset in the same call (``SAME_STEP``)."""
         if self._needs_reset:
             raise gym.error.ResetNeeded("Cannot call DactylWarpVectorEnv.step before reset")
         a = self._unit_actions(actions)
-        if self._delay is not None:  # ActionDelay (outside ActionNoise in the stack): a_i(t - k) where delayed
+        if "action_delay" in self._wrappers:  # ActionDelay (outermost of the action wrappers): a_i(t - k) where delayed
             slot = self._delay_line[self._delay_head]
             delayed = torch.where(self._delay_mask, slot, a)
             slot.copy_(a)
             self._delay_head = (self._delay_head + 1) % self._delay_line.shape[0]
             a = delayed
-        if self._action_noise is not None:  # ActionNoise on the [-1, 1] actions (inside DiscretizeActions)
-            sigma_m, sigma_u = self._action_noise["multiplicative"], self._action_noise["additive"]
+        if "action_noise" in self._wrappers:  # ActionNoise: clip(a (1 + σ_m η) + c + σ_u ε, -1, 1) per world
             eps = torch.randn(2, *a.shape, device=self.device, generator=self._torch_gen)
-            a = (a * (1.0 + sigma_m * eps[0]) + self._noise_offset + sigma_u * eps[1]).clamp(-1.0, 1.0)
+            a = a * (1.0 + self._an_sigma_m * eps[0]) + self._noise_offset + self._an_sigma_u * eps[1]
+            a = a.clamp(-1.0, 1.0)
+        if "backlash" in self._wrappers:  # Backlash (next to the env): (1 - α) a while the slack is taken up
+            a = self._backlash(a)
         if self._base.action_smoothing is not None:
             self._smoothed += self._base.action_smoothing * (a - self._smoothed)
             a = self._smoothed
@@ -454,16 +558,21 @@ class DactylWarpVectorEnv(VectorEnv):
         info["_physics_error"] = ~finite
 
         done = terminated | truncated
+        noisy = self._freeze(self._noisy(obs), None, advance=True)
         if bool(done.any()):
             idx = np.flatnonzero(done.cpu().numpy())
-            info["final_obs"] = {k: v.clone() for k, v in self._noisy(obs).items()}
+            info["final_obs"] = {k: v.clone() for k, v in noisy.items()}
             info["_final_obs"] = done.clone()
             info["final_info"] = {k: v.clone() for k, v in info.items() if isinstance(v, torch.Tensor)}
             info["_final_info"] = done.clone()
+            if self._adr is not None:
+                self._adr_results(idx, info)
             self._reset_worlds(idx)
             obs = self._obs()
             self._error = torch.where(done, self._rotation_error(obs["state"]), self._error)
-        obs = self._noisy(obs)
+            fresh = self._freeze(self._noisy(obs), done, advance=False)
+            noisy = {k: torch.where(done.view(-1, *([1] * (v.dim() - 1))), fresh[k], v) for k, v in noisy.items()}
+        obs = noisy
         return self._out(obs), self._out(reward), self._out(terminated), self._out(truncated), self._out(info)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -491,18 +600,23 @@ class DactylWarpVectorEnv(VectorEnv):
         time = np.empty(len(idx))
         forces = np.zeros((len(idx), 2))
         fields: dict[str, list[np.ndarray]] = {f: [] for f in self._model_views}
+        episode: list[dict[str, np.ndarray]] = []
         for k, i in enumerate(idx):
             seed = seeds[k] if seeds is not None else int(self._seed_rngs[i].integers(2**63 - 1))
             _, info = self._sampler.reset(seed=seed)
-            self._sampled[i] = {key: info[key] for key in ("physics", "timestep", "timestep_rate",
-                                                           "random_force_probability") if key in info}  # fmt: skip
+            keys = ("physics", "timestep", "timestep_rate", "random_force_probability", "adr")
+            self._sampled[i] = {key: info[key] for key in keys if key in info}
+            self._boundary[i] = None
+            if self._adr is not None and info["adr"]["boundary"] is not None:
+                name, bound = info["adr"]["boundary"]
+                self._boundary[i] = (name, bound, float(self._adr.adr.ranges[name][BOUNDS.index(bound)]))
             qpos[k], qvel[k], warm[k], time[k] = d.qpos, d.qvel, d.qacc_warmstart, d.time
             target[k] = base.joint_targets
             goal[k] = base.goal_quat
             if "random_forces" in self._wrappers:
                 w = self._wrappers["random_forces"]
                 mass = float(m.body_subtreemass[self._obj_body])
-                forces[k] = (info["random_force_probability"], w.acceleration_sigma * w.scale * mass)
+                forces[k] = (info["random_force_probability"], w.acceleration_sigma * w.scale * mass)  # type: ignore[attr-defined]
             for f in fields:
                 if f == "gravity":
                     fields[f].append(m.opt.gravity.copy())
@@ -510,6 +624,7 @@ class DactylWarpVectorEnv(VectorEnv):
                     fields[f].append(np.array(m.opt.timestep))
                 else:
                     fields[f].append(getattr(m, f).copy())
+            episode.append(self._episode_draws())
         dev = self.device
         ti = torch.as_tensor(idx, device=dev)
 
@@ -524,90 +639,180 @@ class DactylWarpVectorEnv(VectorEnv):
         self._ctrl[ti] = self._target[ti]
         for f, values in fields.items():
             put(self._model_views[f], np.stack(values))
+        for name, dst in self._episode_tensors().items():
+            put(dst, np.stack([e[name] for e in episode]))
         self._set_goals(ti, torch.as_tensor(goal, dtype=torch.float32, device=dev))
         self._goal_start[ti] = self._time[ti]
         self._consecutive[ti] = 0
         self._smoothed[ti] = 0.0
         self._force[ti] = 0.0
-        if self._delay is not None:
-            p = self._delay["probability"]
-            draw = torch.rand(len(idx), self._delay_mask.shape[1], device=dev, generator=self._torch_gen)
-            self._delay_mask[ti] = draw < p
-            self._delay_line[:, ti] = self._delay["fill"]
-        if self._obs_noise is not None:
-            w = self._obs_noise
-            for key, (corr, _) in w.sigmas.items():
-                sigma = corr * w.scale * float(w.enabled)
-                if key in self._obs_rotation:
-                    self._obs_rotation[key][ti] = self._random_rotation(len(idx), sigma)
-                else:
-                    shape = (len(idx), self._obs_offset[key].shape[1])
-                    self._obs_offset[key][ti] = sigma * torch.randn(shape, device=dev, generator=self._torch_gen)
-        if self._action_noise is not None:
-            sigma_c = self._action_noise["correlated"]
-            draw = torch.randn(len(idx), self._noise_offset.shape[1], device=dev, generator=self._torch_gen)
-            self._noise_offset[ti] = sigma_c * draw
+        self._bl_slack[ti] = 0.0
+        self._delay_line[:, ti] = self._delay_fill
+        self._mf_t[ti] = 0
+        self._mf_until[ti] = 0
+        self._mf_frozen[ti] = False
         self._xfrc[ti] = 0.0
         put(self._force_p, forces[:, 0])
         put(self._force_sigma, forces[:, 1])
         with self._wp.ScopedDevice(self._wp_device):
             self._mjw.kinematics(self.wp_model, self.wp_data)
 
-    @staticmethod
-    def _check_action_delay(kwargs: dict[str, Any] | None) -> dict[str, Any] | None:
-        """ActionDelay's kwargs (defaults from its signature) -> probability, delay_steps, fill; None when off."""
-        if kwargs is None:
-            return None
-        p = _with_defaults("action_delay", kwargs, ACTION_DELAY_DEFAULTS)
-        fill = p["fill"]
-        if isinstance(fill, bool) or not isinstance(fill, int | float) or not -1.0 <= fill <= 1.0:
-            raise ValueError(f"randomizations['action_delay']['fill'] must be a number in [-1, 1], got {fill!r}")
-        probability = check_probability("probability", p["probability"])
-        steps = check_int("delay_steps", p["delay_steps"], min_value=1)
-        if not check_bool("enabled", p["enabled"]) or probability == 0.0:
-            return None
-        return {"probability": probability, "delay_steps": steps, "fill": float(fill)}
+    def _episode_tensors(self) -> dict[str, torch.Tensor]:
+        """The per-world tensors :meth:`_episode_draws` fills, by the names it uses."""
+        out: dict[str, torch.Tensor] = {}
+        if "backlash" in self._wrappers:
+            out.update(bl_on=self._bl_on, bl_gain_up=self._bl_gain_up, bl_gain_down=self._bl_gain_down)
+        if "action_noise" in self._wrappers:
+            out.update(an_sigma_u=self._an_sigma_u, an_sigma_m=self._an_sigma_m, an_offset=self._noise_offset)
+        if "action_delay" in self._wrappers:
+            out["delay_mask"] = self._delay_mask
+        for key, dst in self._obs_sigma_u.items():
+            out[f"on_sigma_{key}"] = dst
+        for key, dst in self._obs_offset.items():
+            out[f"on_offset_{key}"] = dst
+        for key, dst in self._obs_rotation.items():
+            out[f"on_rotation_{key}"] = dst
+        if "marker_freeze" in self._wrappers:
+            out.update(mf_on=self._mf_on, mf_p=self._mf_p, mf_steps=self._mf_steps, mf_next=self._mf_next,
+                       mf_thresholds=self._mf_thresholds)  # fmt: skip
+        return out
 
-    @staticmethod
-    def _check_action_noise(kwargs: dict[str, Any] | None) -> dict[str, float] | None:
-        """ActionNoise's kwargs (defaults from its signature) -> the σ in [-1, 1] action units, or None when off."""
-        if kwargs is None:
-            return None
-        p = _with_defaults("action_noise", kwargs, ACTION_NOISE_DEFAULTS)
-        scale = check_scale("scale", p["scale"])
-        if not p["enabled"] or scale == 0.0:
-            return None
-        width = 2.0 * scale  # the actions' range [-1, 1]
-        return {
-            "additive": check_sigma("uncorrelated_additive", p["uncorrelated_additive"]) * width,
-            "correlated": check_sigma("correlated_additive", p["correlated_additive"]) * width,
-            "multiplicative": check_sigma("uncorrelated_multiplicative", p["uncorrelated_multiplicative"]) * scale,
-        }
+    def _episode_draws(self) -> dict[str, np.ndarray]:
+        """What the sampler's action / observation wrappers drew and set at the reset just done (host arrays).
 
-    def _random_rotation(self, n: int, sigma: float) -> torch.Tensor:
-        """``n`` rotations about uniform random axes by angles ~ N(0, sigma) (``observation_noise.random_rotation``)."""
+        Read from the wrappers' public state after their ``reset`` (their rule for the episode's σ, rates and
+        thresholds, and their per-episode draws), so a world gets exactly the CPU wrapper's episode parameters.
+        """
+        out: dict[str, np.ndarray] = {}
+        w: Any = self._wrappers.get("backlash")
+        if w is not None:
+            on = w.active
+            out["bl_on"] = np.array([on])
+            out["bl_gain_up"] = w.action_scale * w.rate_up * w.dt if on else np.zeros_like(w.slack)
+            out["bl_gain_down"] = w.action_scale * w.rate_down * w.dt if on else np.zeros_like(w.slack)
+        w = self._wrappers.get("action_noise")
+        if w is not None:
+            on = w.active
+            width = 2.0 * w.scale  # the actions' range [-1, 1] times scale, as ActionNoise's σ
+            out["an_sigma_u"] = np.array([w.uncorrelated_additive * width if on else 0.0])
+            out["an_sigma_m"] = np.array([w.uncorrelated_multiplicative * w.scale if on else 0.0])
+            # ActionNoise redraws its offset only when σ_c > 0 (else it keeps the previous one): 0 here.
+            fresh = on and w.correlated_additive > 0.0
+            out["an_offset"] = w.correlated_noise.copy() if fresh else np.zeros_like(w.correlated_noise)
+        w = self._wrappers.get("action_delay")
+        if w is not None:
+            out["delay_mask"] = w.delay_mask.copy()
+        w = self._obs_noise
+        if w is not None:
+            on = w.active
+            for key, (corr, uncorr) in w.sigmas.items():
+                out[f"on_sigma_{key}"] = np.array([uncorr * w.scale if on else 0.0])
+                if key in self._obs_rotation:
+                    ident = np.array([1.0, 0.0, 0.0, 0.0])
+                    out[f"on_rotation_{key}"] = w.correlated_rotation[key][0] if on and corr > 0.0 else ident
+                else:
+                    offset = w.correlated_offset[key]
+                    out[f"on_offset_{key}"] = offset.copy() if on and corr > 0.0 else np.zeros_like(offset)
+        w = self._wrappers.get("marker_freeze")
+        if w is not None:
+            out["mf_on"] = np.array([w.enabled])
+            out["mf_p"] = np.array([w.dropout_probability])
+            out["mf_steps"] = np.array([w.dropout_steps])
+            out["mf_next"] = w._next_start.copy()
+            out["mf_thresholds"] = w._thresholds if w.enabled else np.full_like(w._thresholds, -1.0)
+        return out
+
+    def _backlash(self, a: torch.Tensor) -> torch.Tensor:
+        """Backlash's rule per world: ``a' = (1 − α) a``, ``α = clip(|sgn a − s| / |incr|, 0, 1)``, ``s += incr``."""
+        incr = torch.where(a > 0.0, self._bl_gain_up, self._bl_gain_down) * a
+        gap = (torch.sign(a) - self._bl_slack).abs()
+        alpha = (gap / incr.abs().clamp(min=1e-30)).clamp(max=1.0)
+        on = self._bl_on
+        self._bl_slack = torch.where(on, (self._bl_slack + incr).clamp(-1.0, 1.0), self._bl_slack)
+        return torch.where(on, (1.0 - alpha) * a, a)
+
+    def _freeze(
+        self, obs: dict[str, torch.Tensor], reset_rows: torch.Tensor | None, *, advance: bool
+    ) -> dict[str, torch.Tensor]:
+        """MarkerFreeze's rule on ``fingertip_pos`` (after the observation noise, as in the stack).
+
+        ``advance``: one step of every world (dropouts due start, their next start is drawn on the device with
+        the wrapper's geometric law; occlusion by clean distances; frozen markers hold the last output).
+        Otherwise ``reset_rows`` just reset: nothing frozen there and their markers are the new last values;
+        other worlds show their held markers unchanged.
+        """
+        if "marker_freeze" not in self._wrappers:
+            return obs
+        n, m = self._mf_frozen.shape
+        markers = obs["fingertip_pos"].reshape(n, m, 3)
+        if advance:
+            t = self._mf_t = self._mf_t + 1
+            starts = self._mf_next <= t
+            if bool(starts.any()):
+                self._mf_until = torch.where(starts, t + self._mf_steps, self._mf_until)
+                u = 1.0 - torch.rand(n, m, device=self.device, generator=self._torch_gen, dtype=torch.float64)
+                p = self._mf_p.double()
+                gaps = torch.floor(torch.log(u) / torch.log1p(-p).clamp(max=-1e-300)) + 1.0
+                gaps = torch.where(p > 0.0, gaps.clamp(max=float(_NEVER)), float(_NEVER)).to(torch.int64)
+                self._mf_next = torch.where(starts, t + self._mf_steps - 1 + gaps, self._mf_next)
+            frozen = self._mf_until > t
+            points = obs["state"][:, self._mf_points].reshape(n, m + 1, 3)
+            diff = points[:, :m, None, :] - points[:, None, :, :]
+            frozen |= ((diff * diff).sum(-1) < self._mf_thresholds).any(-1)
+            frozen &= self._mf_on
+            self._mf_frozen = frozen
+        else:
+            frozen = self._mf_frozen & ~reset_rows[:, None]
+        held = torch.where(frozen[..., None], self._mf_last, markers)
+        self._mf_last = held.clone() if advance else torch.where(reset_rows[:, None, None], markers, self._mf_last)
+        out = dict(obs)
+        out["fingertip_pos"] = held.reshape(n, m * 3)
+        return out
+
+    def _adr_results(self, idx: np.ndarray, info: dict[str, Any]) -> None:
+        """``info["adr_result"]`` / ``["_adr_result"]`` for the worlds ``idx`` that end a boundary episode."""
+        n = self.num_envs
+        mask = np.zeros(n, dtype=bool)
+        parameter = np.full(n, "", dtype=object)
+        bound = np.full(n, "", dtype=object)
+        value = np.full(n, np.nan)
+        performance = np.full(n, np.nan)
+        successes = info["consecutive_successes"].cpu().numpy()
+        for i in idx:
+            if self._boundary[i] is not None:
+                parameter[i], bound[i], value[i] = self._boundary[i]
+                performance[i] = float(successes[i])
+                mask[i] = True
+        if mask.any():
+            info["adr_result"] = {"parameter": parameter, "bound": bound, "value": value, "performance": performance}
+            info["_adr_result"] = mask
+
+    def _random_rotation(self, n: int, sigma: float | torch.Tensor) -> torch.Tensor:
+        """``n`` rotations about uniform random axes by angles ~ N(0, sigma) (``observation_noise.random_rotation``).
+
+        ``sigma``: a number or one per rotation, shape ``(n, 1)``.
+        """
         axis = torch.randn(n, 3, device=self.device, generator=self._torch_gen)
         axis = axis / torch.linalg.norm(axis, dim=1, keepdim=True)
-        half = 0.5 * sigma * torch.randn(n, device=self.device, generator=self._torch_gen)
-        return torch.cat((torch.cos(half)[:, None], torch.sin(half)[:, None] * axis), dim=1)
+        half = 0.5 * sigma * torch.randn(n, 1, device=self.device, generator=self._torch_gen)
+        return torch.cat((torch.cos(half), torch.sin(half) * axis), dim=1)
 
     def _noisy(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """ObservationNoise's rule on the policy keys (``state`` untouched).
+        """ObservationNoise's rule on the policy keys (``state`` untouched), with each world's episode σ.
 
         Positions + correlated + uncorrelated noise; quaternions ``R_u ⊗ R_c ⊗ q``; linked keys
         (``relative_goal_quat``) ``rel ⊗ conj(R_u ⊗ R_c)``, so they stay consistent with the noisy orientation.
         """
         w = self._obs_noise
-        if w is None or not w.enabled or w.scale == 0.0:
+        if w is None:
             return obs
         out = dict(obs)
         n = self.num_envs
         for key, offset in self._obs_offset.items():
-            sigma_u = w.sigmas[key][1] * w.scale
             noise = torch.randn(offset.shape, device=self.device, generator=self._torch_gen)
-            out[key] = obs[key] + offset + sigma_u * noise
+            out[key] = obs[key] + offset + self._obs_sigma_u[key] * noise
         for key, rotation in self._obs_rotation.items():
-            total = _quat_mul(self._random_rotation(n, w.sigmas[key][1] * w.scale), rotation)
+            total = _quat_mul(self._random_rotation(n, self._obs_sigma_u[key]), rotation)
             out[key] = _canonical(_quat_mul(total, obs[key]))
             for derived, source in w.linked_quats.items():
                 if source == key and derived in obs:
@@ -638,7 +843,7 @@ class DactylWarpVectorEnv(VectorEnv):
         if tuple(a.shape) != (self.num_envs, n_act):
             raise ValueError(f"actions must have shape ({self.num_envs}, {n_act}), got {tuple(a.shape)}")
         a = a.to(self.device)
-        if self._base.action_type == "discrete":
+        if self.action_type == "discrete":
             if a.is_floating_point() and not torch.equal(a, torch.round(a)):
                 raise ValueError("actions must hold integer bins for action_type='discrete'")
             if a.min() < 0 or a.max() > C.ACTION_BINS - 1:

@@ -72,8 +72,12 @@ def test_failed_construction_closes_cleanly():
 def test_unknown_and_unsupported_randomizations_raise():
     with pytest.raises(ValueError, match="unknown name 'mass'"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"mass": {}})
-    with pytest.raises(ValueError, match="does not implement"):
-        DactylWarpVectorEnv(1, device="cpu", randomizations={"marker_freeze": {}})
+    with pytest.raises(ValueError, match="renders none"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"visual_randomization": {}})
+    with pytest.raises(ValueError, match="fingertip_pos"):
+        DactylWarpVectorEnv(1, device="cpu", randomizations={"marker_freeze": {"key": "object_pos"}})
+    with pytest.raises(ValueError, match="action_type"):
+        DactylWarpVectorEnv(1, device="cpu", action_type="binary")
     with pytest.raises(ValueError, match="unknown argument"):
         DactylWarpVectorEnv(1, device="cpu", randomizations={"action_noise": {"sigma": 0.1}})
     with pytest.raises(ValueError, match="uncorrelated_additive"):
@@ -220,23 +224,25 @@ def test_step_before_reset_and_bad_actions():
     envs.close()
 
 
-def test_action_noise_uses_the_wrappers_defaults_and_perturbs_targets():
+def test_action_noise_uses_the_wrappers_sigmas_and_perturbs_targets():
     from wrappers.action_noise import ActionNoise
 
-    sig = DactylWarpVectorEnv._check_action_noise({})
     ref = ActionNoise(gym.make("Dactyl-v0", action_type="continuous"))
-    assert sig == pytest.approx(
-        {"additive": 2 * ref.uncorrelated_additive, "correlated": 2 * ref.correlated_additive,
-         "multiplicative": ref.uncorrelated_multiplicative}
-    )  # fmt: skip
-    assert DactylWarpVectorEnv._check_action_noise({"scale": 0.0}) is None
     envs = DactylWarpVectorEnv(2, device="cpu", action_type="continuous", randomizations={"action_noise": {}})
     envs.reset(seed=SEED)
+    torch.testing.assert_close(envs._an_sigma_u, torch.full((2, 1), 2 * ref.uncorrelated_additive), rtol=0, atol=0)
+    torch.testing.assert_close(envs._an_sigma_m, torch.full((2, 1), ref.uncorrelated_multiplicative), rtol=0, atol=0)
     before = envs.joint_targets
     envs.step(np.zeros((2, 20), dtype=np.float32))  # zero action: targets move only by the noise
     delta = (envs.joint_targets - before) / torch.as_tensor(envs._base._ctrl_half, dtype=torch.float32)
     assert 0 < delta.abs().max() < 0.5 and not torch.allclose(delta[0], delta[1])
     envs.close()
+    off = DactylWarpVectorEnv(1, device="cpu", action_type="continuous", randomizations={"action_noise": {"scale": 0}})
+    off.reset(seed=SEED)
+    t0 = off.joint_targets
+    off.step(np.zeros((1, 20), dtype=np.float32))
+    torch.testing.assert_close(off.joint_targets, t0, rtol=0, atol=0)  # scale 0: exactly the identity
+    off.close()
 
 
 def test_observation_noise_follows_the_wrapper_and_leaves_state_clean():
