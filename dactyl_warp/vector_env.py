@@ -696,7 +696,7 @@ class DactylWarpVectorEnv(VectorEnv):
             width = 2.0 * w.scale  # the actions' range [-1, 1] times scale, as ActionNoise's σ
             out["an_sigma_u"] = np.array([w.uncorrelated_additive * width if on else 0.0])
             out["an_sigma_m"] = np.array([w.uncorrelated_multiplicative * w.scale if on else 0.0])
-            # ActionNoise redraws its offset only when σ_c > 0 (else it keeps the previous one): 0 here.
+            # ActionNoise's offset of this episode (zero when σ_c = 0 or the wrapper is off)
             fresh = on and w.correlated_additive > 0.0
             out["an_offset"] = w.correlated_noise.copy() if fresh else np.zeros_like(w.correlated_noise)
         w = self._wrappers.get("action_delay")

@@ -151,6 +151,8 @@ class ActionNoise(gym.ActionWrapper[Any, np.ndarray, np.ndarray], gym.utils.Reco
         if self._active and self.correlated_additive > 0.0:
             self.np_random.standard_normal(out=self.correlated_noise)
             self.correlated_noise *= self._sigma_c
+        else:  # no offset this episode (σ_c may have been set to 0 since the last one, e.g. by ADR)
+            self.correlated_noise[...] = 0.0
         return obs, info
 
     def _draw_block(self) -> None:

@@ -100,6 +100,18 @@ def test_correlated_constant_within_episode_std_across_resets(fx):
     assert len(np.unique(offsets[:, 0])) == len(offsets)
 
 
+def test_correlated_offset_gone_when_sigma_set_to_zero_between_episodes(fx):
+    """An episode with σ_c = 0 (e.g. an ADR boundary at 0) must not keep the previous episode's offset."""
+    env = ActionNoise(fx.FakeBoxEnv(low=-10.0, high=10.0, shape=(8,)), uncorrelated_additive=0.0,
+                      uncorrelated_multiplicative=0.0)  # fmt: skip
+    env.reset(seed=0)
+    assert np.abs(_noise(env, np.zeros(8, np.float32), 2)).max() > 0
+    env.set_parameters(correlated_additive=0.0)
+    env.reset(seed=1)
+    np.testing.assert_array_equal(env.correlated_noise, 0.0)
+    np.testing.assert_array_equal(_noise(env, np.zeros(8, np.float32), 3), 0.0)
+
+
 def test_scale_multiplies_sigma(fx):
     env = ActionNoise(fx.FakeBoxEnv(low=-10.0, high=10.0, shape=(8,)), correlated_additive=0.0,
                       uncorrelated_multiplicative=0.0, scale=0.5)  # fmt: skip
