@@ -4,10 +4,12 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 128-unit dense + LSTM, n_steps 256, batch 512, 4 epochs), every variant trains for ``--steps`` env steps
 (whole rollouts) and is timed from building its envs to the end of ``learn`` (start-up included):
 
-* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: one worker process per core, several envs
-  per worker, observations through shared memory — ``--env-in-process`` envs stepped by the training process
-  instead, default none; lean rollout inference, ``ppo.lean.LeanRollout``; the critic overlapped with env
-  stepping; ``AsymmetricRecurrentPolicy`` with the fused LSTM update; ``FusedVecNormalize``);
+* ``pipeline``: ``examples/train_ppo.py``'s pipeline (``ppo.pipeline``: ``--env-in-process`` envs stepped by the
+  training process, default a worker's share ``n_envs // cores`` since session 12 (before: none), the rest by one
+  worker process per other core, several envs per worker, observations and actions through shared memory; lean
+  rollout inference, ``ppo.lean.LeanRollout``; the critic overlapped with env stepping;
+  ``AsymmetricRecurrentPolicy`` with the fused LSTM update; ``FusedVecNormalize``); ``lean`` below is the
+  all-in-workers layout that was the default until then;
 * ``before``: the same model on SB3's ``SubprocVecEnv``, one process per env (the pipeline before issue 13);
 * ``sb3``: plain sb3-contrib, ``RecurrentPPO("MultiInputLstmPolicy")`` on ``SubprocVecEnv`` + ``VecNormalize``,
   LSTM and layer sizes of the preset (what a user would write first);
@@ -384,9 +386,8 @@ def main() -> None:
                         help="PPO-update torch threads of the update-threads and hybrid-update-threads variants "
                              "(ppo.pipeline.UpdateThreads)")  # fmt: skip
     parser.add_argument("--env-in-process", type=int, default=None,
-                        help="envs stepped by the training process (pipeline, randomized, update-threads: "
-                             "default 0; hybrid, hybrid-lean, hybrid-update-threads: default "
-                             "n_envs // cores)")  # fmt: skip
+                        help="envs stepped by the training process (default n_envs // cores, the pipeline's "
+                             "default; previous and lean: always 0)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of every variant, order reversed every other repeat; figures are medians")
     parser.add_argument("--seed", type=int, default=0)

@@ -76,10 +76,10 @@ class TrainArgs:
     """parallel environments"""
     env_workers: int | None = None
     """worker processes stepping the envs, each several in a loop (default one per core, at most n_envs, one fewer
-    with --env-in-process; 0: all in the training process)"""
+    when the training process steps some, which it does by default; 0: all in the training process)"""
     env_in_process: int | None = None
-    """envs stepped by the training process while the workers step the rest (default 0; e.g. 2 of 4 envs on 2
-    cores: one worker steps the other 2)"""
+    """envs stepped by the training process while the workers step the rest (default: a worker's share,
+    n_envs // cores, e.g. 2 of 4 envs on 2 cores and one worker steps the other 2; 0: all in workers)"""
     n_steps: int | None = None
     """rollout length per environment per PPO update"""
     batch_size: int | None = None

@@ -30,7 +30,7 @@ from ppo.config import TrainArgs
 from ppo.lean import LeanRollout
 from ppo.normalize import FusedVecNormalize
 from ppo.policy import AsymmetricRecurrentPolicy
-from ppo.vec_env import MultiEnvSubprocVecEnv
+from ppo.vec_env import MultiEnvSubprocVecEnv, default_workers
 
 __all__ = [
     "VEC_ENV_KINDS",
@@ -60,9 +60,10 @@ def make_vec_env(
             in this process.
         kind: one of :data:`VEC_ENV_KINDS`.
         in_process: envs of ``batched`` stepped by this process while the workers step the others
-            (:class:`MultiEnvSubprocVecEnv`'s ``in_process``; ``workers=0`` means all; default 0). E.g. 4 envs on
-            2 cores with ``in_process=2``: 2 here and 2 in one worker. Not the default until measured on an idle
-            machine (docs/ppo.md, "Training throughput").
+            (:class:`MultiEnvSubprocVecEnv`'s ``in_process``; ``workers=0`` means all). Default (``None`` with
+            ``workers`` unset): a worker's share, ``n_envs // default_workers(n_envs)`` — e.g. 4 envs on 2 cores:
+            2 here and 2 in one worker, measured 1.13× the all-in-workers layout on an idle 2-core machine
+            (docs/ppo.md, "Training throughput"); the same numbers either way. ``0``: all envs in workers.
 
     Raises:
         ValueError: unknown ``kind``, ``workers`` outside ``[0, len(env_fns)]``, ``in_process`` outside
@@ -84,7 +85,9 @@ def make_vec_env(
                          f"got {in_process}")  # fmt: skip
     if in_process == n and workers:
         raise ValueError(f"in_process={n} leaves no env for workers={workers}")
-    if workers == 0 or in_process == n or (workers is None and in_process is None and n == 1):
+    if in_process is None and workers is None:  # a worker's share here (all of them on one core)
+        in_process = n // default_workers(n)
+    if workers == 0 or in_process == n:
         return MultiEnvSubprocVecEnv(env_fns, n_workers=0, in_process=n)
     return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process or 0)
 

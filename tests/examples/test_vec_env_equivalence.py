@@ -289,7 +289,7 @@ def test_bad_worker_counts_are_value_errors() -> None:
 
 
 def test_in_process_layout_of_make_vec_env() -> None:
-    """``in_process=k``: the first k envs here, one worker per other core; default: none here."""
+    """``in_process=k``: the first k envs here, one worker per other core; default: a worker's share here."""
     fns = [_tagged_env_fn(r) for r in range(4)]
     cores = default_workers(4)
     venv = make_vec_env(fns, in_process=2)
@@ -298,7 +298,16 @@ def test_in_process_layout_of_make_vec_env() -> None:
         assert venv.get_attr("rank") == [0, 1, 2, 3]
     finally:
         venv.close()
-    venv = make_vec_env(fns)
+    venv = make_vec_env(fns)  # default: a worker's share here, the rest in one worker per other core
+    try:
+        if cores == 1:
+            assert venv.in_process == 4 and venv.n_workers == 0
+        else:
+            assert venv.in_process == 4 // cores and venv.n_workers == cores - 1
+        assert venv.get_attr("rank") == [0, 1, 2, 3]
+    finally:
+        venv.close()
+    venv = make_vec_env(fns, in_process=0)
     try:
         assert venv.in_process == 0 and venv.n_workers == cores
     finally:
