@@ -94,3 +94,76 @@ def test_invalid_camera_and_space():
     with pytest.raises(ValueError, match="images"):
         CameraObservation(CameraObservation(gym.make("Dactyl-v0")))
     assert C.CAMERA_NAMES == make().camera_names
+
+
+# --------------------------------------------------------------------------- static-mesh culling (session 12)
+def _pair(model, **kwargs):
+    return MultiCameraRenderer(model, **kwargs), MultiCameraRenderer(model, cull_static=False, **kwargs)
+
+
+@pytest.mark.parametrize("appearance", ["nominal", "table9", "held_out"])
+def test_static_cull_gives_the_same_pixels(appearance):
+    """Culling the forearm's invisible triangles changes no pixel, episode after episode (cameras move)."""
+    base = gym.make("Dactyl-v0", action_type="continuous")
+    env = {"nominal": base, "table9": VisualRandomization(base), "held_out": VisualRandomization.held_out(base)}[
+        appearance
+    ]
+    u = env.unwrapped
+    culled, full = _pair(u.model, width=64, height=64)
+    rng = np.random.default_rng(0)
+    counts = set()
+    for seed in range(3):
+        env.reset(seed=seed)
+        for _ in range(2):
+            env.step(rng.uniform(-1, 1, 20))
+            np.testing.assert_array_equal(culled.render(u.data), full.render(u.data))
+            counts.add(culled.culled_faces)
+    forearm = u.model.mesh_facenum[u.model.geom_dataid[u.model.geom("robot0:V_forearm").id]]
+    assert all(0 < c < forearm for c in counts)  # something culled, not everything
+    if appearance != "nominal":
+        assert len(counts) > 1  # re-culled when the randomized cameras moved
+    assert full.culled_faces == 0
+    culled.close()
+    full.close()
+    env.close()
+
+
+def test_static_cull_follows_a_moved_camera():
+    """A camera edited in place (no reset) triggers a new cull; pixels still match the full meshes."""
+    import mujoco
+
+    env = gym.make("Dactyl-v0")
+    env.reset(seed=0)
+    u = env.unwrapped
+    culled, full = _pair(u.model, width=72, height=64)
+    culled.render(u.data)
+    before = culled.culled_faces
+    cam = u.model.camera(C.CAMERA_NAMES[0]).id
+    u.model.cam_pos[cam] += [0.0, -0.15, 0.0]  # 15 cm back: far more of the forearm comes into view
+    u.model.cam_fovy[cam] = 80.0
+    mujoco.mj_camlight(u.model, u.data)
+    np.testing.assert_array_equal(culled.render(u.data), full.render(u.data))
+    assert culled.culled_faces != before
+    culled.close()
+    full.close()
+    env.close()
+
+
+def test_static_faces_in_view_geometry():
+    from dactyl_vision.rendering import static_faces_in_view
+
+    # A camera at the origin looking along -z (identity orientation), 90 degree field of view.
+    cam_pos, cam_mat, tan_half = np.zeros((1, 3)), np.eye(3)[None], np.ones((1, 2))
+    tri = np.array([[0.0, 0.0, 0.0], [0.01, 0.0, 0.0], [0.0, 0.01, 0.0]])  # counter-clockwise seen from +z
+    verts = np.concatenate(
+        [
+            tri + [0, 0, -1],  # in front, facing the camera (its normal +z points at it)
+            tri[[0, 2, 1]] + [0, 0, -1],  # the same triangle wound the other way: a back face
+            tri + [0, 0, 1],  # behind the camera
+            tri + [3, 0, -1],  # in front but far outside the 45 degree half angle
+            tri + [1.0, 0, -1],  # on the edge of the view (x = depth): kept
+        ]
+    )
+    faces = np.arange(15).reshape(5, 3)
+    keep = static_faces_in_view(verts, faces, cam_pos, cam_mat, tan_half)
+    assert keep.tolist() == [True, False, False, False, True]

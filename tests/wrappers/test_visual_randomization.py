@@ -359,9 +359,55 @@ def test_disabled_groups() -> None:
     nom = snapshot(m)
     env.reset(seed=0)
     changed = differing(snapshot(m), nom)
-    assert not changed & {"cam_pos", "cam_quat", "cam_fovy", "light_active", "light_pos", "light_diffuse"}
+    assert not changed & {"cam_pos", "cam_quat", "cam_fovy", "light_active", "light_pos", "light_diffuse", "light_type"}
     assert "mat_rgba" in changed
     env.close()
+
+
+@pytest.mark.parametrize("directional", [True, False])
+def test_randomized_lights_are_directional_unless_asked(directional: bool) -> None:
+    """Session 12: placed lights become directional (2x cheaper in software GL); nominal keeps its spotlights."""
+    env = scene(directional_lights=directional)
+    m = env.unwrapped.model
+    spot = mujoco.mjtLightType.mjLIGHT_SPOT
+    assert np.all(m.light_type == spot)
+    env.reset(seed=0)
+    want = mujoco.mjtLightType.mjLIGHT_DIRECTIONAL if directional else spot
+    assert np.all(m.light_type == want)
+    # the direction still points from the light's place on the hemisphere at the centre
+    to_center = env.light_center - m.light_pos
+    to_center /= np.linalg.norm(to_center, axis=1, keepdims=True)
+    np.testing.assert_allclose(m.light_dir, to_center, atol=1e-6)
+    env.restore_nominal()
+    assert np.all(m.light_type == spot)
+    env.close()
+    nominal = scene(scale=0.0)
+    nominal.reset(seed=0)
+    assert np.all(nominal.unwrapped.model.light_type == spot)
+    nominal.close()
+
+
+def test_directional_lights_validated() -> None:
+    with pytest.raises(ValueError, match="directional_lights"):
+        scene(directional_lights="yes")
+
+
+def test_image_noise_statistics_and_determinism() -> None:
+    """The inverse-CDF noise (session 12) is N(0, (sigma * 255)^2) and reproducible under a seed."""
+    a, b = scene(contrast=Constant(1.0), pixel_noise=0.08), scene(contrast=Constant(1.0), pixel_noise=0.08)
+    a.reset(seed=5)
+    b.reset(seed=5)
+    flat = np.full((3, 64, 64, 3), 128, np.uint8)
+    out = a.randomize_image(flat)
+    assert out.shape == flat.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, b.randomize_image(flat))
+    assert not np.array_equal(out, a.randomize_image(flat))  # fresh noise every frame
+    diff = out.astype(np.float64) - 128
+    assert abs(diff.mean()) < 0.2 and abs(diff.std() / (0.08 * 255) - 1.0) < 0.03
+    # two-sided tails as a Gaussian's: |z| > 2 for about 4.55 % of the values
+    assert abs((np.abs(diff) > 2 * 0.08 * 255).mean() - 0.0455) < 0.006
+    a.close()
+    b.close()
 
 
 # --------------------------------------------------------------------------- interface
