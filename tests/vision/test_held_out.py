@@ -27,7 +27,8 @@ def model_arrays(m):
 
 
 VISUAL = {"cam_pos", "cam_quat", "cam_fovy", "geom_rgba", "mat_rgba", "mat_specular", "mat_shininess",
-          "mat_metallic", "mat_roughness", "light_active", "light_pos", "light_dir", "light_diffuse"}  # fmt: skip
+          "mat_metallic", "mat_roughness", "light_active", "light_type", "light_pos", "light_dir",
+          "light_diffuse"}  # fmt: skip
 
 
 @pytest.mark.parametrize("appearance", ["table9", "held_out"])
