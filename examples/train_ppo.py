@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> Path:
         )
         for rank in range(args.n_envs)
     ]  # fmt: skip
-    raw: VecEnv = make_vec_env(env_fns, workers=args.env_workers, in_process=args.env_in_process)
+    raw: VecEnv = make_vec_env(env_fns, workers=args.env_workers, in_process=args.env_in_process,
+                               threads=args.env_threads or 0)  # fmt: skip
 
     def meta() -> dict:
         out = {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}
