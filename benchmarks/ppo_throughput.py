@@ -19,11 +19,6 @@ For each ``--n-envs`` value, on the preset's env and sizes (``cpu``: goal z, con
 * ``hybrid-update-threads`` (not run by default): both opt-in flags at once, ``hybrid-lean``'s layout
   (``--env-in-process`` envs, default ``n_envs // cores``, stepped by the training process) and ``--update-threads``
   torch threads in the update;
-* ``threads`` (not run by default): every env in the training process, no worker process, stepped by
-  ``--env-threads`` background threads (default one per core; ``MultiEnvSubprocVecEnv(threads=...)``: MuJoCo releases
-  the GIL in ``mj_step``) while the main thread evaluates the critic; ``threads-update-threads`` the same with
-  ``--update-threads`` in the update; ``hybrid-threads`` the default layout with its in-process envs stepped by
-  ``--env-threads`` threads (default 1);
 * the pieces of the pipeline alone (not run by default), each against ``previous``, the pipeline as it was before the
   lean inference and the in-process envs (every env in worker processes, sb3-contrib's inference calls):
   ``lean`` (``previous`` + ``ppo.lean.LeanRollout``), ``hybrid`` (``previous`` with ``--env-in-process`` envs,
@@ -80,14 +75,11 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv  # noqa: E402
 import gym_dactyl  # noqa: E402,F401  (registers Dactyl-v0)
 
 VARIANTS = ("pipeline", "before", "sb3", "randomized", "update-threads", "floor", "previous", "lean", "hybrid",
-            "hybrid-lean", "in-process", "hybrid-update-threads", "threads", "hybrid-threads",
-            "threads-update-threads")  # fmt: skip
-#: variants whose in-process envs are stepped by background threads (``--env-threads``)
-THREADED = ("threads", "hybrid-threads", "threads-update-threads")
+            "hybrid-lean", "in-process", "hybrid-update-threads")  # fmt: skip
 #: variants with some envs stepped by the training process (``--env-in-process``, default ``n_envs // cores``)
 HYBRID = ("hybrid", "hybrid-lean", "hybrid-update-threads")
 #: variants with ``--update-threads`` torch threads in the PPO update
-UPDATE_THREADS = ("update-threads", "hybrid-update-threads", "threads-update-threads")
+UPDATE_THREADS = ("update-threads", "hybrid-update-threads")
 #: variants on MultiEnvSubprocVecEnv with sb3-contrib's inference calls
 SB3_INFERENCE = ("previous", "hybrid", "in-process")
 DEFAULT_VARIANTS = ("pipeline", "before", "sb3", "randomized", "floor")
@@ -141,9 +133,6 @@ def _worker_groups(venv: VecEnv) -> tuple[list[int], list[list[int]]]:
     if hasattr(venv, "groups"):
         groups = [list(g) for g in venv.groups]
         local = getattr(venv, "in_process", 0)
-        threads = getattr(venv, "_slice_threads", None)
-        if local and threads is not None:  # each thread's slice steps in parallel, like a worker
-            return [], [groups[0][a:b] for a, b in threads.slices] + groups[1:]
         return (groups[0] if local else []), groups[1:] if local else groups
     if isinstance(venv, SubprocVecEnv):
         return [], [[i] for i in range(venv.num_envs)]
@@ -152,7 +141,7 @@ def _worker_groups(venv: VecEnv) -> tuple[list[int], list[list[int]]]:
 
 def train_variant(
     variant: str, args: TrainArgs, steps: int, workers: int | None, update_threads: int = 1,
-    in_process: int | None = None, env_threads: int | None = None,
+    in_process: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Train one variant for ``steps`` env steps; throughput, CPU time and the wall-time split."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
@@ -171,11 +160,6 @@ def train_variant(
         raw = make_vec_env(fns, workers=workers, in_process=local)
     elif variant == "in-process":
         raw = make_vec_env(fns, workers=0)
-    elif variant in ("threads", "threads-update-threads"):  # every env here, stepped by threads
-        raw = make_vec_env(fns, workers=0, threads=min(args.n_envs, env_threads or default_workers(args.n_envs)))
-    elif variant == "hybrid-threads":
-        local = in_process if in_process is not None else args.n_envs // default_workers(args.n_envs)
-        raw = make_vec_env(fns, workers=workers, in_process=local, threads=min(local, env_threads or 1))
     elif variant == "before":
         raw = make_vec_env(fns, kind="subproc" if args.n_envs > 1 else "dummy")
     else:  # sb3: what the sb3-contrib docs show, SubprocVecEnv whatever the number of envs
@@ -404,9 +388,6 @@ def main() -> None:
     parser.add_argument("--env-in-process", type=int, default=None,
                         help="envs stepped by the training process (default n_envs // cores, the pipeline's "
                              "default; previous and lean: always 0)")  # fmt: skip
-    parser.add_argument("--env-threads", type=int, default=None,
-                        help="threads stepping the training process's envs in the threaded variants (default: "
-                             "threads: one per core; hybrid-threads: 1)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of every variant, order reversed every other repeat; figures are medians")
     parser.add_argument("--seed", type=int, default=0)
@@ -436,7 +417,7 @@ def main() -> None:
                     r = floor_variant(targs, args.steps)
                 else:
                     r = train_variant(variant, targs, args.steps, args.env_workers, args.update_threads,
-                                      args.env_in_process, args.env_threads)  # fmt: skip
+                                      args.env_in_process)  # fmt: skip
                 r["load_average_1min_after"] = os.getloadavg()[0]
                 r["repeat"] = repeat
                 runs[variant].append(r)
@@ -485,8 +466,7 @@ def main() -> None:
         write_json(args.json, {
             "preset": args.preset, "steps": args.steps, "variants": args.variants, "env_workers": args.env_workers,
             "update_threads": args.update_threads, "torch_threads": args.torch_threads, "seed": args.seed,
-            "env_in_process": args.env_in_process, "env_threads": args.env_threads, "repeats": args.repeats,
-            "nice": os.nice(0),
+            "env_in_process": args.env_in_process, "repeats": args.repeats, "nice": os.nice(0),
             "load_average_before": list(load_before),
             "load_average_after": list(load_after), "results": results,
         })  # fmt: skip

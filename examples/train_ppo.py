@@ -141,8 +141,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
         for rank in range(args.n_envs)
     ]  # fmt: skip
-    raw: VecEnv = make_vec_env(env_fns, workers=args.env_workers, in_process=args.env_in_process,
-                               threads=args.env_threads or 0)  # fmt: skip
+    raw: VecEnv = make_vec_env(env_fns, workers=args.env_workers, in_process=args.env_in_process)
 
     def meta() -> dict:
         out = {"args": dataclasses.asdict(args), "randomization": groups, "randomization_applied": applied}

@@ -80,9 +80,6 @@ class TrainArgs:
     env_in_process: int | None = None
     """envs stepped by the training process while the workers step the rest (default: a worker's share,
     n_envs // cores, e.g. 2 of 4 envs on 2 cores and one worker steps the other 2; 0: all in workers)"""
-    env_threads: int | None = None
-    """background threads stepping the training process's envs beside the critic and the workers (MuJoCo releases
-    the GIL in mj_step; 0: stepped one after another by the training loop; same numbers either way)"""
     n_steps: int | None = None
     """rollout length per environment per PPO update"""
     batch_size: int | None = None
@@ -291,8 +288,6 @@ def apply_preset(args: TrainArgs, base: dict[str, Any] | None = None) -> TrainAr
         raise ValueError(f"--env-workers must be in [0, n_envs={out.n_envs}], got {out.env_workers}")
     if out.env_in_process is not None and not 0 <= out.env_in_process <= out.n_envs:
         raise ValueError(f"--env-in-process must be in [0, n_envs={out.n_envs}], got {out.env_in_process}")
-    if out.env_threads is not None and not 0 <= out.env_threads <= out.n_envs:
-        raise ValueError(f"--env-threads must be in [0, n_envs={out.n_envs}], got {out.env_threads}")
     if out.randomization_scale < 0:
         raise ValueError(f"--randomization-scale must be >= 0, got {out.randomization_scale}")
     if out.checkpoint_every < 0:

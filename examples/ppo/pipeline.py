@@ -49,7 +49,7 @@ VEC_ENV_KINDS: tuple[str, ...] = ("batched", "subproc", "dummy")
 
 def make_vec_env(
     env_fns: Sequence[Callable[[], gym.Env]], workers: int | None = None, kind: str = "batched",
-    in_process: int | None = None, threads: int = 0,
+    in_process: int | None = None,
 ) -> VecEnv:  # fmt: skip
     """The training vector env.
 
@@ -64,13 +64,10 @@ def make_vec_env(
             ``workers`` unset): a worker's share, ``n_envs // default_workers(n_envs)`` — e.g. 4 envs on 2 cores:
             2 here and 2 in one worker, measured 1.13× the all-in-workers layout on an idle 2-core machine
             (docs/ppo.md, "Training throughput"); the same numbers either way. ``0``: all envs in workers.
-        threads: background threads of ``batched`` that step the in-process envs beside the caller
-            (:class:`MultiEnvSubprocVecEnv`'s ``threads``; ``0``: stepped inside ``step_wait``); the same numbers.
 
     Raises:
         ValueError: unknown ``kind``, ``workers`` outside ``[0, len(env_fns)]``, ``in_process`` outside
-            ``[0, len(env_fns)]``, both leaving no env or too few envs for the workers, ``threads`` outside
-            ``[0, in-process envs]``, or ``threads`` with another ``kind``.
+            ``[0, len(env_fns)]``, or both leaving no env or too few envs for the workers.
     """
     n = len(env_fns)
     if kind not in VEC_ENV_KINDS:
@@ -79,8 +76,6 @@ def make_vec_env(
         raise ValueError(f"workers must be in [0, {n}] (the number of envs), got {workers}")
     if in_process is not None and not 0 <= in_process <= n:
         raise ValueError(f"in_process must be in [0, {n}] (the number of envs), got {in_process}")
-    if threads and kind != "batched":
-        raise ValueError(f"threads needs kind='batched', got kind={kind!r} with threads={threads}")
     if kind == "dummy":
         return DummyVecEnv(list(env_fns))
     if kind == "subproc":
@@ -93,8 +88,8 @@ def make_vec_env(
     if in_process is None and workers is None:  # a worker's share here (all of them on one core)
         in_process = n // default_workers(n)
     if workers == 0 or in_process == n:
-        return MultiEnvSubprocVecEnv(env_fns, n_workers=0, in_process=n, threads=threads)
-    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process or 0, threads=threads)
+        return MultiEnvSubprocVecEnv(env_fns, n_workers=0, in_process=n)
+    return MultiEnvSubprocVecEnv(env_fns, n_workers=workers, in_process=in_process or 0)
 
 
 def make_vecnormalize(raw: VecEnv, args: TrainArgs, fused: bool = True) -> VecNormalize:

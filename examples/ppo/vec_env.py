@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.sharedctypes import RawArray
 from typing import Any
@@ -101,21 +99,9 @@ class _EnvGroup:
 
     def step(self, actions: Sequence[Any]) -> tuple[list[Any], list[bool], list[dict[str, Any]], list[dict[str, Any]]]:
         """Step every env (auto-reset, ``terminal_observation``, ``TimeLimit.truncated``), observations to views."""
-        rewards, dones, infos = self.step_slice(actions, 0, len(self.envs))
-        return rewards, dones, infos, self.reset_infos
-
-    def step_slice(
-        self, actions: Sequence[Any], lo: int, hi: int
-    ) -> tuple[list[Any], list[bool], list[dict[str, Any]]]:
-        """Step envs ``lo..hi-1`` of the group (``actions[j - lo]`` for env ``j``): rewards, dones, infos.
-
-        Touches only those envs, their rows of the views and their ``reset_infos`` entries, so disjoint slices may
-        be stepped by different threads at once (:class:`_SliceThreads`).
-        """
         rewards, dones, infos = [], [], []
-        for j in range(lo, hi):
-            env = self.envs[j]
-            observation, reward, terminated, truncated, info = env.step(actions[j - lo])
+        for j, env in enumerate(self.envs):
+            observation, reward, terminated, truncated, info = env.step(actions[j])
             done = terminated or truncated
             info["TimeLimit.truncated"] = truncated and not terminated
             if done:
@@ -125,7 +111,7 @@ class _EnvGroup:
             rewards.append(reward)
             dones.append(done)
             infos.append(info)
-        return rewards, dones, infos
+        return rewards, dones, infos, self.reset_infos
 
     def handle(self, cmd: str, data: Any) -> Any:  # noqa: C901  (one branch per command, as SB3's worker)
         """The reply to one of SB3's worker commands (``close``: closes the envs, replies None)."""
@@ -171,76 +157,6 @@ class _EnvGroup:
             wrapper_class, local = data
             return [is_wrapped(envs[j], wrapper_class) for j in local]
         raise NotImplementedError(f"`{cmd}` is not implemented in the worker")
-
-
-class _SliceThreads:
-    """Background threads that step disjoint slices of an in-process :class:`_EnvGroup` between ``step_async`` and
-    ``step_wait``.
-
-    MuJoCo releases the GIL inside ``mj_step`` (most of a Dactyl step), so the threads step while the training
-    process's main thread evaluates the critic, and run on a second core when one is free. Each env is stepped by one
-    thread only, with the same actions in the same order as without threads, so every number is unchanged. An
-    exception raised by an env's ``step`` is re-raised by :meth:`wait` once every thread has finished its slice.
-
-    Args:
-        group: the in-process envs.
-        n_threads: threads (``1..len(group.envs)``); the envs are split into contiguous slices of sizes differing by
-            at most one.
-    """
-
-    def __init__(self, group: _EnvGroup, n_threads: int) -> None:
-        bounds = np.linspace(0, len(group.envs), n_threads + 1).round().astype(int)
-        self.group = group
-        self.slices = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self._jobs: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in self.slices]
-        self._results: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in self.slices]
-        self._threads = [
-            threading.Thread(target=self._run, args=(k,), name=f"env-slice-{k}", daemon=True)
-            for k in range(len(self.slices))
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, k: int) -> None:
-        lo, hi = self.slices[k]
-        while True:
-            actions = self._jobs[k].get()
-            if actions is None:
-                return
-            try:
-                self._results[k].put((True, self.group.step_slice(actions, lo, hi)))
-            except BaseException as exc:  # noqa: BLE001  (handed to the caller's thread)
-                self._results[k].put((False, exc))
-
-    def start(self, actions: Sequence[Any]) -> None:
-        """Start stepping: ``actions[j]`` for env ``j`` of the group (copied, so the caller may reuse its array)."""
-        for k, (lo, hi) in enumerate(self.slices):
-            self._jobs[k].put([a.copy() if isinstance(a, np.ndarray) else a for a in actions[lo:hi]])
-
-    def wait(self) -> tuple[list[Any], list[bool], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The group's step results, as :meth:`_EnvGroup.step` returns them."""
-        rewards: list[Any] = []
-        dones: list[bool] = []
-        infos: list[dict[str, Any]] = []
-        error: BaseException | None = None
-        for queue_ in self._results:
-            ok, out = queue_.get()
-            if not ok:
-                error = error or out
-                continue
-            rewards += out[0]
-            dones += out[1]
-            infos += out[2]
-        if error is not None:
-            raise error
-        return rewards, dones, infos, self.group.reset_infos
-
-    def close(self) -> None:
-        """Stop and join the threads."""
-        for jobs in self._jobs:
-            jobs.put(None)
-        for thread in self._threads:
-            thread.join()
 
 
 def _worker(
@@ -293,15 +209,11 @@ class MultiEnvSubprocVecEnv(VecEnv):
         shared_actions: send array actions (Box, MultiDiscrete, MultiBinary) to the workers through shared memory
             (default); ``False`` pickles them into the step message, as before (``benchmarks/vec_env_overhead.py``
             compares the two).
-        threads: ``0`` (default): the in-process envs are stepped one after another inside ``step_wait``. ``t > 0``:
-            they are stepped by ``t`` background threads (contiguous slices) from ``step_async`` on, while the
-            caller evaluates the critic and the workers step theirs (:class:`_SliceThreads`); MuJoCo releases the
-            GIL in ``mj_step``, so a thread runs on any free core. The same numbers either way.
 
     Raises:
         ValueError: no env, ``in_process`` outside ``[0, len(env_fns)]``, ``n_workers`` outside
-            ``[1, len(env_fns) - in_process]`` (``0`` exactly when every env is in-process), ``threads`` outside
-            ``[0, in_process]``, or observations that are not Box / Dict of Box.
+            ``[1, len(env_fns) - in_process]`` (``0`` exactly when every env is in-process), or observations that are
+            not Box / Dict of Box.
     """
 
     def __init__(
@@ -311,15 +223,12 @@ class MultiEnvSubprocVecEnv(VecEnv):
         start_method: str | None = None,
         in_process: int = 0,
         shared_actions: bool = True,
-        threads: int = 0,
     ) -> None:
         n_envs = len(env_fns)
         if n_envs < 1:
             raise ValueError("env_fns must hold at least one env thunk, got none")
         if not 0 <= in_process <= n_envs:
             raise ValueError(f"in_process must be in [0, {n_envs}] (the number of envs), got {in_process}")
-        if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or not 0 <= threads <= in_process:
-            raise ValueError(f"threads must be an integer in [0, in_process={in_process}], got {threads!r}")
         remote_envs = n_envs - in_process
         if n_workers is None:
             n_workers = min(remote_envs, max(1, default_workers(n_envs) - (in_process > 0)))
@@ -371,7 +280,6 @@ class MultiEnvSubprocVecEnv(VecEnv):
             self.remotes.append(remote)
         self._local = (_EnvGroup([_patch_env(env_fns[i]()) for i in range(in_process)], self._obs, 0)
                        if in_process else None)  # fmt: skip
-        self._slice_threads = _SliceThreads(self._local, int(threads)) if threads else None  # type: ignore[arg-type]
         #: per group: None for the in-process group, else its worker's pipe
         self._targets: list[Any] = ([None] if in_process else []) + self.remotes
         self._actions: np.ndarray | None = None
@@ -386,11 +294,6 @@ class MultiEnvSubprocVecEnv(VecEnv):
     def in_process(self) -> int:
         """Number of envs stepped by this process."""
         return 0 if self._local is None else len(self._local.envs)
-
-    @property
-    def threads(self) -> int:
-        """Background threads stepping the in-process envs (0: stepped inside ``step_wait``)."""
-        return 0 if self._slice_threads is None else len(self._slice_threads.slices)
 
     def _copy_obs(self) -> VecEnvObs:
         if None in self._obs:
@@ -414,22 +317,12 @@ class MultiEnvSubprocVecEnv(VecEnv):
             view[:] = actions  # type: ignore[index]
         for remote, group in zip(self.remotes, self.groups[len(self.groups) - len(self.remotes) :], strict=True):
             remote.send(("step", None if shared else [actions[i] for i in group]))
-        if self._slice_threads is not None:  # the in-process envs step from now on, beside the caller
-            self._slice_threads.start([actions[i] for i in self.groups[0]])
         self._actions = actions
         self.waiting = True
 
     def step_wait(self) -> VecEnvStepReturn:
         results = []
-        if self._slice_threads is not None:
-            try:
-                results.append(self._slice_threads.wait())
-            except BaseException:
-                for remote in self.remotes:  # the workers' replies are still due: take them, then raise
-                    remote.recv()
-                self.waiting = False
-                raise
-        elif self._local is not None:  # stepped here while the workers step theirs
+        if self._local is not None:  # stepped here while the workers step theirs
             results.append(self._local.step([self._actions[i] for i in self.groups[0]]))  # type: ignore[index]
         results += [remote.recv() for remote in self.remotes]
         self.waiting = False
@@ -455,13 +348,6 @@ class MultiEnvSubprocVecEnv(VecEnv):
         if self.waiting:
             for remote in self.remotes:
                 remote.recv()
-            if self._slice_threads is not None:
-                try:
-                    self._slice_threads.wait()
-                except Exception:  # noqa: BLE001  (closing anyway)
-                    pass
-        if self._slice_threads is not None:
-            self._slice_threads.close()
         for remote in self.remotes:
             remote.send(("close", None))
         if self._local is not None:

@@ -60,7 +60,7 @@ def _args(action_type: str) -> TrainArgs:
 
 def _run(
     optimised: bool, action_type: str, in_process: bool = False, lean: bool = True, workers: int = 2,
-    local: int | None = None, threads: int = 0,
+    local: int | None = None,
 ) -> tuple[list[dict[str, np.ndarray]], dict[str, th.Tensor]]:  # fmt: skip
     args = _args(action_type)
     fns = [
@@ -70,7 +70,7 @@ def _run(
         for rank in range(args.n_envs)
     ]  # fmt: skip
     kind = "dummy" if in_process else "batched" if optimised else "subproc"
-    raw = make_vec_env(fns, workers=workers, kind=kind, in_process=local, threads=threads)
+    raw = make_vec_env(fns, workers=workers, kind=kind, in_process=local)
     try:
         model = make_model(args, make_vecnormalize(raw, args, fused=optimised), overlapped=optimised,
                            lean_inference=lean)  # fmt: skip
@@ -122,20 +122,6 @@ def _assert_same(
 def test_optimised_pipeline_gives_the_same_rollouts_and_update(workers: int, local: int | None, lean: bool) -> None:
     th.set_num_threads(1)
     _assert_same(*_run(True, "continuous", lean=lean, workers=workers, local=local), *_reference("continuous"))
-
-
-@pytest.mark.parametrize(
-    ("workers", "local", "threads"),
-    [
-        (0, None, 2),  # every env in the training process, stepped by 2 threads (slices of 2 and 1)
-        (0, None, 3),  # one thread per env
-        (1, 2, 1),  # envs 0-1 stepped by one thread here, env 2 by a worker
-    ],
-)
-def test_threaded_envs_give_the_same_rollouts_and_update(workers: int, local: int | None, threads: int) -> None:
-    """Background threads step the in-process envs beside the critic: bitwise the straightforward run's numbers."""
-    th.set_num_threads(1)
-    _assert_same(*_run(True, "continuous", workers=workers, local=local, threads=threads), *_reference("continuous"))
 
 
 @pytest.mark.parametrize("action_type", ["continuous", "discrete"])
@@ -343,73 +329,3 @@ def test_update_threads_switches_around_the_update() -> None:
         assert apply_preset(TrainArgs(preset="quick", torch_threads=2)).update_threads == 2  # default: torch threads
     finally:
         th.set_num_threads(before)
-
-
-def _failing_env_fn():
-    """A toy env whose ``step`` raises when the first action entry is above 0.5."""
-
-    def _init():
-        import gymnasium as gym
-        import numpy as np
-        from gymnasium import spaces
-
-        class Fails(gym.Env):
-            observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
-            action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
-
-            def __init__(self) -> None:
-                self.seen: list = []
-
-            def reset(self, *, seed=None, options=None):
-                super().reset(seed=seed)
-                return np.zeros(2, np.float32), {}
-
-            def step(self, action):
-                if action[0] > 0.5:
-                    raise RuntimeError("bad action in a thread")
-                self.seen.append(action)
-                return np.full(2, len(self.seen), np.float32), 1.0, False, False, {}
-
-        return Fails()
-
-    return _init
-
-
-def test_threaded_envs_copy_actions_reraise_errors_and_keep_working() -> None:
-    """The threads step copies of the actions (the caller may overwrite its array before ``step_wait``); an env's
-    exception reaches the caller from ``step_wait``, after which the vector env steps and closes normally."""
-    venv = MultiEnvSubprocVecEnv([_failing_env_fn() for _ in range(3)], n_workers=1, in_process=2, threads=2)
-    try:
-        assert venv.threads == 2 and venv.in_process == 2 and venv.n_workers == 1
-        venv.reset()
-        actions = np.zeros((3, 3), np.float32)
-        venv.step_async(actions)
-        actions[:] = 0.25  # overwritten while the threads may still be stepping
-        obs, rewards, dones, _ = venv.step_wait()
-        assert [float(seen[0][0]) for seen in venv.get_attr("seen")] == [0.0, 0.0, 0.0]
-        np.testing.assert_array_equal(rewards, [1.0, 1.0, 1.0])
-        bad = np.zeros((3, 3), np.float32)
-        bad[1, 0] = 0.9
-        with pytest.raises(RuntimeError, match="bad action in a thread"):
-            venv.step(bad)
-        assert not venv.waiting
-        obs, rewards, _, _ = venv.step(np.zeros((3, 3), np.float32))
-        # env 1's failed step counted nothing; env 0 (the other thread) and env 2 (the worker) stepped all three times
-        np.testing.assert_array_equal(obs[:, 0], [3.0, 2.0, 3.0])
-    finally:
-        venv.close()
-    assert all(not t.is_alive() for t in venv._slice_threads._threads)
-
-
-def test_bad_thread_counts_are_value_errors() -> None:
-    fns = [_tagged_env_fn(r) for r in range(2)]
-    with pytest.raises(ValueError, match="threads must be an integer in \\[0, in_process=1\\], got 2"):
-        MultiEnvSubprocVecEnv(fns, n_workers=1, in_process=1, threads=2)
-    with pytest.raises(ValueError, match="threads must be an integer in \\[0, in_process=0\\], got 1"):
-        MultiEnvSubprocVecEnv(fns, n_workers=2, threads=1)
-    with pytest.raises(ValueError, match="threads must be an integer in \\[0, in_process=2\\], got -1"):
-        MultiEnvSubprocVecEnv(fns, n_workers=0, in_process=2, threads=-1)
-    with pytest.raises(ValueError, match="threads needs kind='batched', got kind='subproc'"):
-        make_vec_env(fns, kind="subproc", threads=1)
-    with pytest.raises(ValueError, match="--env-threads must be in \\[0, n_envs=2\\], got 3"):
-        apply_preset(TrainArgs(preset="quick", n_envs=2, env_threads=3))
