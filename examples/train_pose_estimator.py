@@ -77,6 +77,9 @@ class Args:
     """Appearance of the training set: table9 (Dactyl Table 9) or nominal (no randomization; an ablation)."""
     augment: bool = True
     """Apply Table 9 image contrast 50-150 % and per-pixel noise on the fly (only with table9)."""
+    color_gain: float = 0.0
+    """With --augment: also scale each image's R, G, B by gains drawn from U[1 - g, 1 + g] per camera image (before
+    contrast and noise), colours beyond Table 9's (e.g. coloured lights); 0: off, in [0, 1)."""
     rot_loss: str = "frobenius"
     """Rotation loss: frobenius (squared chordal distance) or geodesic (the angle itself, in radians)."""
     threads: int = 1
@@ -108,6 +111,8 @@ def parse_args() -> Args:
         raise ValueError(f"rot_loss must be 'frobenius' or 'geodesic', got {args.rot_loss!r}")
     if not args.lr > 0:
         raise ValueError(f"lr must be > 0, got {args.lr!r}")
+    if not 0.0 <= args.color_gain < 1.0:
+        raise ValueError(f"color_gain must be in [0, 1), got {args.color_gain!r}")
     return args
 
 
@@ -127,10 +132,16 @@ def dataset(root: Path, name: str, n: int, size: int, seed: int, appearance: str
     return load_shards(path)
 
 
-def augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """``VisualRandomization``'s image part: contrast 50-150 % per image, noise σ ~ U[0, 10 %] per sample."""
+def augment(images: torch.Tensor, gen: torch.Generator, color_gain: float = 0.0) -> torch.Tensor:
+    """``VisualRandomization``'s image part: contrast 50-150 % per image, noise σ ~ U[0, 10 %] per sample.
+
+    With ``color_gain`` g > 0 each camera image's R, G, B are first scaled by gains from U[1 - g, 1 + g] (drawn
+    only then, so g = 0 leaves the random stream of earlier runs unchanged).
+    """
     x = images.float()
     b, n_cam = x.shape[:2]
+    if color_gain > 0:
+        x = x * (1.0 + color_gain * (2.0 * torch.rand(b, n_cam, 1, 1, 3, generator=gen) - 1.0))
     contrast = 0.5 + torch.rand(b, n_cam, 1, 1, 1, generator=gen)
     sigma = 25.5 * torch.rand(b, 1, 1, 1, 1, generator=gen)
     mean = x.mean(dim=(2, 3, 4), keepdim=True)
@@ -312,7 +323,7 @@ def main() -> None:
         sums = np.zeros(2)
         for k in range(steps_per_epoch):
             idx = perm[k * args.batch_size : (k + 1) * args.batch_size]
-            x = augment(images_t[idx], gen) if do_augment else images_t[idx]
+            x = augment(images_t[idx], gen, args.color_gain) if do_augment else images_t[idx]
             loss_pos, loss_rot = losses(net, x, pos_t[idx], rot_t[idx], args.rot_loss)
             opt.zero_grad(set_to_none=True)
             (loss_pos + loss_rot).backward()

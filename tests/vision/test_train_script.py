@@ -46,7 +46,32 @@ def test_train_pose_estimator_script_smoke(tmp_path):
 def test_invalid_arguments_name_the_argument(tmp_path):
     script = str(ROOT / "examples" / "train_pose_estimator.py")
     for flag, value, name in (("--image-size", "32", "image_size"), ("--epochs", "0", "epochs"),
-                              ("--rot-loss", "l1", "rot_loss")):  # fmt: skip
+                              ("--rot-loss", "l1", "rot_loss"), ("--color-gain", "1.0", "color_gain"),
+                              ("--color-gain", "-0.1", "color_gain")):  # fmt: skip
         run = subprocess.run([sys.executable, script, "--out", str(tmp_path), flag, value], capture_output=True,
                              text=True, timeout=120, cwd=ROOT)  # fmt: skip
         assert run.returncode != 0 and name in run.stderr
+
+
+def test_color_gain_scales_channels_and_leaves_the_default_stream_alone():
+    """``augment(color_gain=0)`` is the earlier augmentation draw for draw; ``g > 0`` scales each camera image's
+    channels by gains within [1 - g, 1 + g] (seen with contrast and noise cancelled out)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from train_pose_estimator import augment
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    images = torch.full((5, 3, 4, 4, 3), 100, dtype=torch.uint8)
+    a = augment(images, torch.Generator().manual_seed(0))
+    b = augment(images, torch.Generator().manual_seed(0), color_gain=0.0)
+    assert torch.equal(a, b)
+    gen = torch.Generator().manual_seed(1)
+    big = torch.full((5, 3, 32, 32, 3), 100, dtype=torch.uint8)
+    out = augment(big, gen, color_gain=0.3)
+    assert out.shape == big.shape and out.dtype == torch.float32
+    # per-channel means of a flat grey image: the gains (±30 %), spread by contrast (50-150 % about the image's mean)
+    # and the zero-mean noise (σ ≤ 25.5 over 1,024 pixels); without gains all three channels would be equal
+    gains = out.mean(dim=(2, 3)) / 100.0
+    assert ((gains > 0.4) & (gains < 1.6)).all() and (gains.max(-1).values - gains.min(-1).values > 0.02).all()
+    flat = augment(big, torch.Generator().manual_seed(1)).mean(dim=(2, 3)) / 100.0
+    assert (flat.max(-1).values - flat.min(-1).values < 0.02).all()
