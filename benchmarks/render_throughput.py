@@ -2,6 +2,7 @@
 
     python benchmarks/render_throughput.py [--seconds 1] [--rounds 3] [--clock wall|cpu] [--json out.json]
     python benchmarks/render_throughput.py --cameras 3 --sizes 64 --clock cpu   # the issue-16 row only
+    python benchmarks/render_throughput.py --cameras 3 --sizes 64 --camera-sets wide,close   # both camera sets
 
 Three render paths are timed:
 
@@ -68,11 +69,11 @@ def make_env(randomization: str) -> tuple[gym.Env, Callable[[np.ndarray], np.nda
     return wrapped, lambda img: old_randomize_image(wrapped, img)
 
 
-def measure(n_cams: int, size: int, randomization: str, method: str, seconds: float) -> dict:
+def measure(camera_set: str, n_cams: int, size: int, randomization: str, method: str, seconds: float) -> dict:
     env, noise = make_env(randomization)
     env.reset(seed=0)
     u = env.unwrapped
-    names = C.CAMERA_NAMES[:n_cams]
+    names = C.CAMERA_SETS[camera_set][:n_cams]
     if method.startswith("one-pass"):
         r = MultiCameraRenderer(u.model, names, width=size, height=size, cull_static=method == "one-pass")
         buf = np.empty((n_cams, size, size, 3), np.uint8)
@@ -101,6 +102,7 @@ def measure(n_cams: int, size: int, randomization: str, method: str, seconds: fl
         r.close()
     env.close()
     return {
+        "camera_set": camera_set,
         "cameras": n_cams,
         "size": size,
         "randomization": randomization,
@@ -115,12 +117,20 @@ def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.split(","))
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(","))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=1.0, help="seconds of rendering per row and round")
     p.add_argument("--rounds", type=int, default=3, help="rounds over all rows; the median round is reported")
     p.add_argument("--clock", default="wall", choices=("wall", "cpu"), help="wall time or this process's CPU time")
     p.add_argument("--cameras", type=_ints, default=(1, 3), help="comma-separated camera counts (1-3)")
+    p.add_argument(
+        "--camera-sets", type=_names, default=("wide",),
+        help="comma-separated vision camera sets: wide (gym_dactyl.constants.CAMERA_NAMES), close (CLOSE_CAMERA_NAMES)",
+    )  # fmt: skip
     p.add_argument("--sizes", type=_ints, default=(64, 128), help="comma-separated image sizes (px)")
     p.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = p.parse_args()
@@ -130,11 +140,14 @@ def main() -> None:
         raise ValueError(f"rounds must be >= 1, got {args.rounds!r}")
     if not set(args.cameras) <= {1, 2, 3}:
         raise ValueError(f"cameras must be among 1, 2, 3, got {args.cameras!r}")
+    if not args.camera_sets or not set(args.camera_sets) <= set(C.CAMERA_SETS):
+        raise ValueError(f"camera_sets must be among {tuple(C.CAMERA_SETS)}, got {args.camera_sets!r}")
     if not all(1 <= s <= 200 for s in args.sizes):
         raise ValueError(f"sizes must be in [1, 200] pixels, got {args.sizes!r}")
     set_clock(args.clock)
     configs = [
-        (n_cams, size, randomization, method)
+        (camera_set, n_cams, size, randomization, method)
+        for camera_set in args.camera_sets
         for randomization in RANDOMIZATIONS
         for n_cams in args.cameras
         for size in args.sizes
@@ -156,19 +169,27 @@ def main() -> None:
         rows.append(row)
     first = rows[0]
     base = next(
-        (r["fps"] for r in rows if r["cameras"] == 1 and r["size"] == 64 and r["method"] == "per-camera"),
+        (
+            r["fps"]
+            for r in rows
+            if r["camera_set"] == first["camera_set"]
+            and r["cameras"] == 1
+            and r["size"] == 64
+            and r["method"] == "per-camera"
+        ),
         first["fps"],
     )
     before = {
-        (r["cameras"], r["size"], r["method"]): r["fps"]
+        (r["camera_set"], r["cameras"], r["size"], r["method"]): r["fps"]
         for r in rows
         if r["randomization"] == "VisualRandomization-s11"
     }
     for r in rows:
         r["ratio"] = r["fps"] / base
         if r["randomization"] == "VisualRandomization":
-            r["speedup_vs_s11"] = r["fps"] / before[(r["cameras"], r["size"], r["method"])]
-            r["speedup_vs_s11_nocull"] = r["fps"] / before[(r["cameras"], r["size"], "one-pass-nocull")]
+            key = (r["camera_set"], r["cameras"], r["size"])
+            r["speedup_vs_s11"] = r["fps"] / before[(*key, r["method"])]
+            r["speedup_vs_s11_nocull"] = r["fps"] / before[(*key, "one-pass-nocull")]
 
     gl = os.environ.get("MUJOCO_GL", "default")
     print(
@@ -176,8 +197,8 @@ def main() -> None:
         f"{args.clock} clock)"
     )
     header = (
-        f"{'cams':>4} {'px':>4} {'randomization':<25}{'method':<17}{'frames/s':>10}{'images/s':>10}{'ratio':>8}"
-        f"{'vs s11':>8}{'vs s11 nocull':>15}"
+        f"{'set':<6}{'cams':>4} {'px':>4} {'randomization':<25}{'method':<17}{'frames/s':>10}{'images/s':>10}"
+        f"{'ratio':>8}{'vs s11':>8}{'vs s11 nocull':>15}"
     )
     print(header)
     print("-" * len(header))
@@ -186,7 +207,7 @@ def main() -> None:
         if "speedup_vs_s11" in r:
             extra = f"{r['speedup_vs_s11']:>8.2f}{r['speedup_vs_s11_nocull']:>15.2f}"
         print(
-            f"{r['cameras']:>4} {r['size']:>4} {r['randomization']:<25}{r['method']:<17}"
+            f"{r['camera_set']:<6}{r['cameras']:>4} {r['size']:>4} {r['randomization']:<25}{r['method']:<17}"
             f"{r['fps']:>10.1f}{r['images_per_s']:>10.1f}{r['ratio']:>8.2f}{extra}"
         )
     if args.json:

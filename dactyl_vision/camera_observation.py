@@ -73,7 +73,8 @@ class CameraObservation(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils
             env: a Dactyl env with a ``spaces.Dict`` observation space.
             width: image width in pixels, 64–200.
             height: image height in pixels, 64–200.
-            camera_names: cameras to render, default :data:`~gym_dactyl.constants.CAMERA_NAMES`.
+            camera_names: cameras to render, default :data:`~gym_dactyl.constants.CAMERA_NAMES` (the whole hand);
+                :data:`~gym_dactyl.constants.CLOSE_CAMERA_NAMES` are the same cameras with a 34° view of the block.
 
         Raises:
             ValueError: for a size outside [64, 200], an unknown or empty ``camera_names``, or an

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,7 @@ def generate_samples(
     frames_per_episode: int = 4,
     max_steps: int = 30,
     env_kwargs: dict[str, Any] | None = None,
+    camera_names: Sequence[str] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(images, object_pos, object_quat)`` samples rendered from random episodes.
 
@@ -206,6 +207,9 @@ def generate_samples(
         frames_per_episode: frames recorded per episode, at distinct random steps.
         max_steps: frames are taken at steps in ``[0, max_steps)`` of random actions.
         env_kwargs: extra arguments for ``gym.make("Dactyl-v0", ...)``.
+        camera_names: cameras to render, in this order; default :data:`~gym_dactyl.constants.CAMERA_NAMES`
+            (:data:`~gym_dactyl.constants.CLOSE_CAMERA_NAMES`: the same cameras with a narrower view). The
+            poses and appearances do not depend on it: the same ``seed`` gives the same labels.
 
     Yields:
         ``uint8 (n_cameras, H, W, 3)``, ``float64 (3,)``, ``float64 (4,)``.
@@ -220,7 +224,9 @@ def generate_samples(
     env = with_appearance(gym.make("Dactyl-v0", **{"action_type": "continuous", **(env_kwargs or {})}), appearance)
     randomize_image = getattr(env, "randomize_image", None) if image_noise else None
     u = env.unwrapped
-    renderer = MultiCameraRenderer(u.model, C.CAMERA_NAMES, width=image_size, height=image_size)
+    renderer = MultiCameraRenderer(
+        u.model, C.CAMERA_NAMES if camera_names is None else camera_names, width=image_size, height=image_size
+    )
     body = u.model.body(C.OBJECT_BODY).id
     n, episode = 0, 0
     try:
@@ -259,6 +265,7 @@ class DatasetSpec:
     seed: int
     appearance: str
     image_noise: bool
+    camera_names: list[str]
 
 
 def write_dataset(
@@ -270,6 +277,7 @@ def write_dataset(
     image_noise: bool = False,
     shard_size: int = 500,
     progress: bool = True,
+    camera_names: Sequence[str] | None = None,
 ) -> Path:
     """Generate ``num_samples`` samples (:func:`generate_samples`) into shards in ``out_dir``.
 
@@ -282,6 +290,7 @@ def write_dataset(
         image_noise: store images with contrast and pixel noise applied.
         shard_size: samples per shard.
         progress: show a tqdm progress bar.
+        camera_names: cameras to render (:func:`generate_samples`); stored in the metadata.
 
     Returns:
         ``out_dir`` as a :class:`~pathlib.Path`.
@@ -294,10 +303,11 @@ def write_dataset(
     out = Path(out_dir)
     if any(out.glob("shard_*.npz")):
         raise FileExistsError(f"{out} already holds shards; remove it to regenerate")
-    spec = DatasetSpec(int(num_samples), int(image_size), int(seed), appearance, bool(image_noise))
-    meta = {**asdict(spec), "camera_names": list(C.CAMERA_NAMES)}
+    names = list(C.CAMERA_NAMES if camera_names is None else camera_names)
+    spec = DatasetSpec(int(num_samples), int(image_size), int(seed), appearance, bool(image_noise), names)
+    meta = asdict(spec)
     with ShardWriter(out, shard_size=shard_size, meta=meta) as writer:
-        samples = generate_samples(num_samples, image_size, seed, appearance, image_noise)
+        samples = generate_samples(num_samples, image_size, seed, appearance, image_noise, camera_names=names)
         for images, pos, quat in tqdm(samples, total=num_samples, desc=f"render {out.name}", disable=not progress):
             writer.add(images, pos, quat)
     return out

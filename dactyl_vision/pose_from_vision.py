@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from dactyl_vision.camera_observation import IMAGES_KEY, find_image_randomizer
+from dactyl_vision.camera_observation import IMAGES_KEY, CameraObservation, find_image_randomizer
 from dactyl_vision.pose_net import PoseNet, load_pose_net
 from dactyl_vision.presets import APPEARANCES, with_appearance
 from dactyl_vision.rendering import MultiCameraRenderer
@@ -91,6 +91,12 @@ class PoseFromVision(gym.ObservationWrapper[ObsDict, Any, ObsDict], gym.utils.Re
             expected = (cfg.n_cameras, cfg.image_size, cfg.image_size, 3)
             if tuple(shape) != expected:
                 raise ValueError(f"env: inner images have shape {tuple(shape)}, the estimator expects {expected}")
+            inner = _camera_names_of(env)
+            if inner is not None and tuple(inner) != tuple(cfg.camera_names):
+                raise ValueError(
+                    f"env: inner images come from cameras {tuple(inner)}, the estimator was trained on "
+                    f"{tuple(cfg.camera_names)}"
+                )
             if self.strip_images:
                 self.observation_space = spaces.Dict({k: v for k, v in space.spaces.items() if k != IMAGES_KEY})
         else:
@@ -198,3 +204,12 @@ def _random_action(env: gym.Env, rng: np.random.Generator) -> np.ndarray:
     if isinstance(space, spaces.MultiDiscrete):
         return rng.integers(0, space.nvec)
     return rng.uniform(space.low, space.high).astype(space.dtype)
+
+
+def _camera_names_of(env: gym.Env) -> tuple[str, ...] | None:
+    """The ``camera_names`` of the outermost :class:`CameraObservation` in ``env``'s wrapper chain, if any."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, CameraObservation):
+            return tuple(env.camera_names)
+        env = env.env
+    return None

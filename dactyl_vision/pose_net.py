@@ -64,7 +64,8 @@ class PoseNetConfig:
     pos_std: tuple[float, float, float] = (0.01, 0.01, 0.01)
     """Standard deviation of the object position (m), dividing the position head's target."""
     camera_names: tuple[str, ...] = CAMERA_NAMES
-    """Cameras in input order."""
+    """Cameras in input order: :data:`~gym_dactyl.constants.CAMERA_NAMES` (wide) or
+    :data:`~gym_dactyl.constants.CLOSE_CAMERA_NAMES`; :class:`~dactyl_vision.PoseFromVision` renders these."""
 
     def to_dict(self) -> dict:
         """Plain-type dict (lists instead of tuples), loadable with ``weights_only=True``."""

@@ -131,7 +131,8 @@ class MultiCameraRenderer:
         Args:
             model: the compiled model; its camera, light and material fields are read at every frame, so
                 randomizing them in place is seen by the next :meth:`render`.
-            camera_names: cameras to render, default :data:`~gym_dactyl.constants.CAMERA_NAMES`.
+            camera_names: cameras to render, default :data:`~gym_dactyl.constants.CAMERA_NAMES` (the whole hand);
+                :data:`~gym_dactyl.constants.CLOSE_CAMERA_NAMES` are the same cameras with a 34° view of the block.
             width: image width in pixels.
             height: image height in pixels.
             cull_static: upload the meshes of static geoms (welded to the world, e.g. the forearm) to the

@@ -44,6 +44,7 @@ from dactyl_vision.pose_net import (
     save_pose_net,
 )
 from dactyl_vision.rendering import check_image_size
+from gym_dactyl import constants as C
 
 PAPER_TABLE6 = {"rotation_deg": (5.01, 2.47), "position_mm": (9.27, 4.02)}  # Dactyl Table 6, real images
 TEST_SETS = ("table9", "nominal", "held_out")
@@ -73,6 +74,9 @@ class Args:
     """Conv tower channels."""
     spatial_channels: int = 0
     """PoseNet spatial_channels: >0 adds each camera's flattened final feature map (1x1 conv to this many)."""
+    cameras: str = "wide"
+    """Vision cameras: wide (the whole hand, gym_dactyl.constants.CAMERA_NAMES) or close (the same cameras with a
+    34 deg field of view aimed at the block in the palm, CLOSE_CAMERA_NAMES); recorded in the model's config."""
     train_appearance: str = "table9"
     """Appearance of the training set: table9 (Dactyl Table 9) or nominal (no randomization; an ablation)."""
     augment: bool = True
@@ -105,6 +109,8 @@ def parse_args() -> Args:
             raise ValueError(f"{name} must be >= 1, got {getattr(args, name)!r}")
     if args.num_samples < 20:
         raise ValueError(f"num_samples must be >= 20 (10 % is held out for validation), got {args.num_samples}")
+    if args.cameras not in C.CAMERA_SETS:
+        raise ValueError(f"cameras must be one of {tuple(C.CAMERA_SETS)}, got {args.cameras!r}")
     if args.train_appearance not in ("table9", "nominal"):
         raise ValueError(f"train_appearance must be 'table9' or 'nominal', got {args.train_appearance!r}")
     if args.rot_loss not in ("frobenius", "geodesic"):
@@ -116,19 +122,23 @@ def parse_args() -> Args:
     return args
 
 
-def dataset(root: Path, name: str, n: int, size: int, seed: int, appearance: str, noise: bool, progress: bool):
+def dataset(
+    root: Path, name: str, n: int, size: int, seed: int, appearance: str, noise: bool, progress: bool,
+    cameras: tuple[str, ...] = C.CAMERA_NAMES,
+):  # fmt: skip
     """Render a dataset once; reuse it (or the first ``n`` samples of a larger one) when its metadata matches."""
     path = root / name
     if any(path.glob("shard_*.npz")):
         meta = shard_meta(path)
-        want = {"image_size": size, "seed": seed, "appearance": appearance, "image_noise": noise}
+        want = {"image_size": size, "seed": seed, "appearance": appearance, "image_noise": noise,
+                "camera_names": list(cameras)}  # fmt: skip
         if all(meta.get(k) == v for k, v in want.items()) and meta.get("num_samples", -1) >= n:
             data = load_shards(path, max_samples=n)
             if len(data) == n:
                 return data
             raise FileExistsError(f"{path} holds {len(data)} samples, fewer than the {n} needed; delete it")
         raise FileExistsError(f"{path} holds a different dataset ({meta}); use another --data or delete it")
-    write_dataset(path, n, size, seed, appearance, noise, progress=progress)
+    write_dataset(path, n, size, seed, appearance, noise, progress=progress, camera_names=cameras)
     return load_shards(path)
 
 
@@ -260,11 +270,12 @@ def main() -> None:
     t0 = time.time()
     s = args.image_size
     root = Path(args.data) if args.data else out / "data"
+    cameras = C.CAMERA_SETS[args.cameras]
     train_all = dataset(root, f"train_{args.train_appearance}", args.num_samples, s, args.seed, args.train_appearance,
-                        False, args.progress)  # fmt: skip
+                        False, args.progress, cameras)  # fmt: skip
     tests = {
         name: dataset(
-            root, f"test_{name}", args.num_test, s, 10_000 + args.seed, name, name != "nominal", args.progress
+            root, f"test_{name}", args.num_test, s, 10_000 + args.seed, name, name != "nominal", args.progress, cameras
         )
         for name in TEST_SETS
     }
@@ -282,6 +293,7 @@ def main() -> None:
         image_size=s,
         channels=tuple(int(c) for c in args.channels.split(",")),
         spatial_channels=args.spatial_channels,
+        camera_names=cameras,
         pos_mean=tuple(float(v) for v in train.object_pos.mean(0)),
         pos_std=tuple(float(v) for v in train.object_pos.std(0) + 1e-6),
     )

@@ -82,6 +82,13 @@ OBJECT_BODY = "object"
 OBJECT_GEOM = "object"
 OBJECT_JOINT = "object:joint"
 CAMERA_NAMES: tuple[str, ...] = ("vision_cam_left", "vision_cam_top", "vision_cam_right")
+# The same three cameras with a longer lens (narrower field of view), aimed at where the block sits in the
+# palm rather than at the whole hand: the block is ~1.35x as many pixels across at the same image size
+# (gym_dactyl.scene; docs/vision.md). Same positions, so wrappers.VisualRandomization gives each the jitter
+# of its wide counterpart.
+CLOSE_CAMERA_NAMES: tuple[str, ...] = ("vision_cam_left_close", "vision_cam_top_close", "vision_cam_right_close")
+#: named vision camera sets: ``"wide"`` (the whole hand) and ``"close"`` (the block in the palm)
+CAMERA_SETS: dict[str, tuple[str, ...]] = {"wide": CAMERA_NAMES, "close": CLOSE_CAMERA_NAMES}
 RENDER_CAMERA = "render_cam"
 
 # --- observations (Dactyl Table 2) ---

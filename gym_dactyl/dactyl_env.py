@@ -273,7 +273,7 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._obj_geom = m.geom(C.OBJECT_GEOM).id
         self._goal_mocap = int(m.body_mocapid[m.body(GOAL_BODY).id])
         self._tip_sites = np.array([m.site(n).id for n in C.FINGERTIP_SITES])
-        self._cam_ids = {n: m.camera(n).id for n in (*C.CAMERA_NAMES, C.RENDER_CAMERA)}
+        self._cam_ids = {n: m.camera(n).id for n in (*C.CAMERA_NAMES, *C.CLOSE_CAMERA_NAMES, C.RENDER_CAMERA)}
 
     def _bind_views(self) -> None:
         """Cache the per-step hot path's numpy views of ``data`` and ``_state`` (no copies: they follow the data).
@@ -640,7 +640,8 @@ class DactylEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         """Render the vision cameras (goal marker and marker sites hidden).
 
         Args:
-            camera_names: cameras to render; default the three of :data:`~gym_dactyl.constants.CAMERA_NAMES`.
+            camera_names: cameras to render; default the three of :data:`~gym_dactyl.constants.CAMERA_NAMES`
+                (:data:`~gym_dactyl.constants.CLOSE_CAMERA_NAMES` are the same cameras with a narrower view).
             width: image width in pixels.
             height: image height in pixels.
 

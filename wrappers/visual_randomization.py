@@ -173,7 +173,10 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     :meth:`held_out` is the held-out appearance, the same code path with ranges beyond Table 9.
 
     Which parts of the model each group uses: *cameras* the named ``cameras`` (default
-    :data:`gym_dactyl.constants.CAMERA_NAMES` when the model has them, else every camera); *lights* the
+    :data:`gym_dactyl.constants.CAMERA_NAMES` when the model has them, else every camera; by default the
+    close-lens twins :data:`gym_dactyl.constants.CLOSE_CAMERA_NAMES`, when present, get the position,
+    rotation and field-of-view offsets of their wide camera: one mounting error per physical camera, no
+    extra draws); *lights* the
     model's lights (Dactyl-v0 provides 6; with fewer than 4 all are used) — positions and directions only
     for lights attached to the world body, others keep their pose; *robot* the ``geom_rgba`` of every geom
     on a non-world, non-mocap body outside the object (MuJoCo's renderer uses it instead of the material's
@@ -393,6 +396,7 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._model, self._data = _mujoco_model(env, "VisualRandomization")
         m = self._model
         self._cameras = self._resolve_cameras(cameras)
+        self._camera_twins, self._camera_twin_src = self._resolve_camera_twins(cameras)
         self._object_geoms = self._resolve_geoms(object_geoms)
         obj_mats = sorted({int(m.geom_matid[g]) for g in self._object_geoms if m.geom_matid[g] >= 0})
         self._object_mats = np.asarray(obj_mats, dtype=int)
@@ -463,6 +467,22 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 raise InvalidArgumentError(f"cameras must name cameras of the model, got {n!r} which the model lacks")
             ids.append(i)
         return np.asarray(ids, dtype=int)
+
+    def _resolve_camera_twins(self, cameras: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the close-lens twins of the default cameras and, for each, the index of its wide camera."""
+        none = (np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+        if cameras is not None:
+            return none
+        try:
+            from gym_dactyl.constants import CAMERA_NAMES, CLOSE_CAMERA_NAMES
+        except ImportError:  # pragma: no cover - gym_dactyl ships with this repository
+            return none
+        m = self._model
+        wide = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES]
+        close = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CLOSE_CAMERA_NAMES]
+        if min(close, default=-1) < 0 or list(self._cameras) != wide:
+            return none
+        return np.asarray(close, dtype=int), np.arange(len(close))
 
     def _resolve_geoms(self, object_geoms: str | Sequence[str] | None) -> np.ndarray:
         return model_ids(
@@ -560,6 +580,11 @@ class VisualRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             dq = np.concatenate([np.cos(half), np.sin(half) * s["camera_axis"]], axis=1)
             m.cam_quat[c] = quat_mul(nom["cam_quat"][c], dq)
             m.cam_fovy[c] = np.clip(nom["cam_fovy"][c] + s["camera_fovy_offset_deg"], 1.0, 179.0)
+            if len(self._camera_twins):  # the close lenses share their camera's mounting error (no new draws)
+                t, k = self._camera_twins, self._camera_twin_src
+                m.cam_pos[t] = nom["cam_pos"][t] + s["camera_position_offset"][k]
+                m.cam_quat[t] = quat_mul(nom["cam_quat"][t], dq[k])
+                m.cam_fovy[t] = np.clip(nom["cam_fovy"][t] + s["camera_fovy_offset_deg"][k], 1.0, 179.0)
         if self.enabled["lights"] and m.nlight and w > 0:
             n = s["num_lights"]
             m.light_active[:] = np.arange(m.nlight) < n

@@ -59,10 +59,11 @@ def load_pose_estimator(path: str | os.PathLike) -> PoseNet:
         ) from exc
     cfg = net.config
     cameras = tuple(cfg.camera_names)
-    unknown = [c for c in cameras if c not in C.CAMERA_NAMES]
+    known = (*C.CAMERA_NAMES, *C.CLOSE_CAMERA_NAMES)
+    unknown = [c for c in cameras if c not in known]
     if unknown or len(cameras) != cfg.n_cameras:
         raise ValueError(
-            f"--pose-model: {path} expects cameras {cameras} (n_cameras={cfg.n_cameras}); Dactyl-v0 renders "
-            f"{tuple(C.CAMERA_NAMES)}"
+            f"--pose-model: {path} expects cameras {cameras} (n_cameras={cfg.n_cameras}); Dactyl-v0's vision "
+            f"cameras are {known}"
         )
     return net

@@ -262,3 +262,25 @@ def test_rendering_three_cameras_and_default():
     with pytest.raises(ValueError, match="camera_names"):
         env.unwrapped.render_cameras(camera_names=["nope"])
     env.close()
+
+
+def test_close_cameras_share_positions_and_look_at_the_block_with_a_narrower_view():
+    from gym_dactyl import constants as C
+    from gym_dactyl.scene import CLOSE_CAMERA_FOVY, CLOSE_CAMERA_TARGET
+
+    env = gym.make("Dactyl-v0")
+    env.reset(seed=0)
+    m, d = env.unwrapped.model, env.unwrapped.data
+    assert C.CAMERA_SETS == {"wide": C.CAMERA_NAMES, "close": C.CLOSE_CAMERA_NAMES}
+    assert [m.camera(i).name for i in range(1, 4)] == list(C.CAMERA_NAMES)  # the wide ids are unchanged
+    for wide, close in zip(C.CAMERA_NAMES, C.CLOSE_CAMERA_NAMES, strict=True):
+        cw, cc = m.camera(wide).id, m.camera(close).id
+        np.testing.assert_array_equal(d.cam_xpos[cc], d.cam_xpos[cw])
+        assert m.cam_fovy[cc] == CLOSE_CAMERA_FOVY < m.cam_fovy[cw] == 45.0
+        forward = -d.cam_xmat[cc].reshape(3, 3)[:, 2]  # MuJoCo cameras look along -z
+        to_target = CLOSE_CAMERA_TARGET - d.cam_xpos[cc]
+        np.testing.assert_allclose(forward, to_target / np.linalg.norm(to_target), atol=1e-9)
+    wide_img = env.unwrapped.render_cameras(width=64, height=64)
+    close_img = env.unwrapped.render_cameras(C.CLOSE_CAMERA_NAMES, width=64, height=64)
+    assert close_img.shape == wide_img.shape and not np.array_equal(close_img, wide_img)
+    env.close()

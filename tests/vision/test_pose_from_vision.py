@@ -64,6 +64,20 @@ def test_invalid_arguments(net):
         PoseFromVision(gym.make("Dactyl-v0"), estimator=3)
     with pytest.raises(ValueError, match="env"):
         PoseFromVision(CameraObservation(gym.make("Dactyl-v0"), width=96, height=96), net)
+    from gym_dactyl.constants import CLOSE_CAMERA_NAMES
+
+    def close_images():
+        return CameraObservation(gym.make("Dactyl-v0"), width=64, height=64, camera_names=CLOSE_CAMERA_NAMES)
+
+    with pytest.raises(ValueError, match="cameras"):  # images of other cameras than the estimator's
+        PoseFromVision(close_images(), net)
+    close_net = PoseNet(PoseNetConfig(image_size=64, channels=(8, 8, 8), hidden=32, camera_names=CLOSE_CAMERA_NAMES))
+    env = PoseFromVision(close_images(), close_net.eval())
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs["object_pos"], close_net.predict(obs["images"])[0], atol=1e-6)
+    rendered = PoseFromVision(gym.make("Dactyl-v0"), close_net)  # renders the estimator's own cameras
+    rendered.reset(seed=0)
+    np.testing.assert_array_equal(rendered.last_images, obs["images"])
 
 
 def test_make_vision_env(tmp_path, net):

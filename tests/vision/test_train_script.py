@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from dactyl_vision.dataset import shard_meta
 from dactyl_vision.pose_net import load_pose_net
+from gym_dactyl.constants import CAMERA_NAMES, CLOSE_CAMERA_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,13 +43,25 @@ def test_train_pose_estimator_script_smoke(tmp_path):
     metrics = json.loads((tmp_path / "small" / "metrics.json").read_text())
     assert metrics["n_train"] + metrics["n_val"] == 20 and metrics["args"]["rot_loss"] == "geodesic"
     assert not (tmp_path / "small" / "data").exists()
+    # the close cameras: the shared wide data is refused (its cameras differ); their own data and a model that
+    # records them
+    close = [*small, "--cameras", "close"]
+    run = subprocess.run(close, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode != 0 and "different dataset" in run.stderr
+    close[close.index("--data") + 1] = str(tmp_path / "close_data")
+    close[close.index("--out") + 1] = str(tmp_path / "close")
+    run = subprocess.run(close, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert load_pose_net(tmp_path / "close" / "pose_estimator.pt").config.camera_names == CLOSE_CAMERA_NAMES
+    assert shard_meta(tmp_path / "close_data" / "test_held_out")["camera_names"] == list(CLOSE_CAMERA_NAMES)
+    assert shard_meta(tmp_path / "data" / "test_held_out")["camera_names"] == list(CAMERA_NAMES)
 
 
 def test_invalid_arguments_name_the_argument(tmp_path):
     script = str(ROOT / "examples" / "train_pose_estimator.py")
     for flag, value, name in (("--image-size", "32", "image_size"), ("--epochs", "0", "epochs"),
                               ("--rot-loss", "l1", "rot_loss"), ("--color-gain", "1.0", "color_gain"),
-                              ("--color-gain", "-0.1", "color_gain")):  # fmt: skip
+                              ("--color-gain", "-0.1", "color_gain"), ("--cameras", "fisheye", "cameras")):  # fmt: skip
         run = subprocess.run([sys.executable, script, "--out", str(tmp_path), flag, value], capture_output=True,
                              text=True, timeout=120, cwd=ROOT)  # fmt: skip
         assert run.returncode != 0 and name in run.stderr

@@ -16,6 +16,7 @@ from gymnasium.utils.env_checker import check_env  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from gym_dactyl import rotations as R  # noqa: E402
 from wrappers.distributions import Constant, Normal, Uniform  # noqa: E402
 from wrappers.visual_randomization import _VISUAL_FIELDS, VisualRandomization  # noqa: E402
 
@@ -488,3 +489,31 @@ def test_dactyl_env(dactyl_make) -> None:
     env.close()
     plain.close()
     assert not differing(snapshot(m), nom)
+
+
+def test_close_cameras_get_the_mounting_error_of_their_wide_camera() -> None:
+    """The close lenses take their wide camera's offsets (no extra draws); explicit ``cameras`` has no twins."""
+    import gym_dactyl  # noqa: F401
+    from gym_dactyl import constants as C
+
+    env = VisualRandomization(gym.make("Dactyl-v0"))
+    m = env.unwrapped.model
+    nom = snapshot(m)
+    _, info = env.reset(seed=3)
+    s = info["visual"]
+    for k, (wide, close) in enumerate(zip(C.CAMERA_NAMES, C.CLOSE_CAMERA_NAMES, strict=True)):
+        cw, cc = m.camera(wide).id, m.camera(close).id
+        np.testing.assert_allclose(m.cam_pos[cc] - nom["cam_pos"][cc], s["camera_position_offset"][k], atol=1e-15)
+        np.testing.assert_allclose(m.cam_fovy[cc] - nom["cam_fovy"][cc], s["camera_fovy_offset_deg"][k], atol=1e-12)
+        # the same local rotation: conj(nominal) * current is equal for the two lenses
+        dq = [R.quat_mul(np.array([q[0], *(-q[1:])]), cur) for q, cur in
+              ((nom["cam_quat"][c], m.cam_quat[c]) for c in (cw, cc))]  # fmt: skip
+        np.testing.assert_allclose(dq[0], dq[1], atol=1e-12)
+        assert abs(dq[0][0]) < 1.0  # it did rotate
+    explicit = VisualRandomization(gym.make("Dactyl-v0"), cameras=list(C.CAMERA_NAMES))
+    mm = explicit.unwrapped.model
+    before = mm.cam_pos[[mm.camera(n).id for n in C.CLOSE_CAMERA_NAMES]].copy()
+    explicit.reset(seed=3)
+    np.testing.assert_array_equal(mm.cam_pos[[mm.camera(n).id for n in C.CLOSE_CAMERA_NAMES]], before)
+    env.close()
+    explicit.close()
