@@ -367,6 +367,11 @@ def main() -> None:
     from dactyl_vision.pose_net import load_pose_net
 
     best_net = load_pose_net(out / "pose_estimator.pt")
+    if tuple(best_net.config.camera_names) != cameras:  # --eval-only of a model trained on the other camera set
+        raise ValueError(
+            f"cameras: {out / 'pose_estimator.pt'} was trained on {tuple(best_net.config.camera_names)}, "
+            f"--cameras {args.cameras} renders {cameras}"
+        )
     results = {name: evaluate(best_net, data) for name, data in tests.items()}
     baseline = {name: mean_baseline(train, data) for name, data in tests.items()}
     print(f"\nPose error on held-out renders ({args.image_size} px, trained on {len(train)} {args.train_appearance} "

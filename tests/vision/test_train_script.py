@@ -55,6 +55,10 @@ def test_train_pose_estimator_script_smoke(tmp_path):
     assert load_pose_net(tmp_path / "close" / "pose_estimator.pt").config.camera_names == CLOSE_CAMERA_NAMES
     assert shard_meta(tmp_path / "close_data" / "test_held_out")["camera_names"] == list(CLOSE_CAMERA_NAMES)
     assert shard_meta(tmp_path / "data" / "test_held_out")["camera_names"] == list(CAMERA_NAMES)
+    wrong = [*close, "--eval-only", "--cameras", "wide"]  # the last --cameras wins
+    wrong[wrong.index("--data") + 1] = str(tmp_path / "data")
+    run = subprocess.run(wrong, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode != 0 and "was trained on" in run.stderr
 
 
 def test_invalid_arguments_name_the_argument(tmp_path):
