@@ -36,6 +36,7 @@ __all__ = [
     "PoseNetConfig",
     "load_pose_net",
     "matrix_to_quat",
+    "pose_errors",
     "quat_to_matrix",
     "rotation_error_deg",
     "rotation_from_6d",
@@ -237,6 +238,33 @@ def rotation_error_deg(r_pred: torch.Tensor, r_true: torch.Tensor) -> torch.Tens
     """Angle in degrees of the rotation between two batches of rotation matrices."""
     cos = ((r_pred.transpose(-1, -2) @ r_true).diagonal(dim1=-2, dim2=-1).sum(-1) - 1.0) / 2.0
     return torch.rad2deg(torch.acos(cos.clamp(-1.0, 1.0)))
+
+
+def pose_errors(
+    net: PoseNet, images: np.ndarray, object_pos: np.ndarray, object_quat: np.ndarray, batch: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample position error (mm) and rotation error (degrees) of ``net`` in eval mode.
+
+    Args:
+        net: the estimator (put in eval mode).
+        images: ``uint8 (N, n_cameras, H, W, 3)``.
+        object_pos: true positions ``(N, 3)`` in metres (any float dtype; compared in the net's).
+        object_quat: true orientations ``(N, 4)`` (w, x, y, z).
+        batch: samples per forward pass.
+
+    Returns:
+        ``float64`` arrays ``(N,)``: position error in mm, rotation error in degrees.
+    """
+    net.eval()
+    pos_err, rot_err = [], []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch):
+            p_hat, r_hat = net.decode(*net(torch.as_tensor(images[i : i + batch])))
+            pos = torch.as_tensor(object_pos[i : i + batch], dtype=p_hat.dtype)
+            rot = quat_to_matrix(torch.as_tensor(object_quat[i : i + batch], dtype=r_hat.dtype))
+            pos_err.append(1000.0 * (p_hat - pos).norm(dim=-1))
+            rot_err.append(rotation_error_deg(r_hat, rot))
+    return torch.cat(pos_err).double().numpy(), torch.cat(rot_err).double().numpy()
 
 
 def save_pose_net(net: PoseNet, path: str | os.PathLike, extra: dict | None = None) -> None:

@@ -27,24 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta
-from dactyl_vision.pose_net import PoseNet, load_pose_net, quat_to_matrix, rotation_error_deg
+from dactyl_vision.dataset import load_shards, shard_meta
+from dactyl_vision.pose_net import PoseNet, load_pose_net, pose_errors
 
 TEST_SETS = ("table9", "nominal", "held_out")
-
-
-def sample_errors(net: PoseNet, data: PoseSamples, batch: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample position error (mm) and rotation error (degrees) of ``net`` on ``data``."""
-    net.eval()
-    pos_err, rot_err = [], []
-    with torch.inference_mode():
-        for i in range(0, len(data), batch):
-            p_hat, r_hat = net.decode(*net(torch.as_tensor(data.images[i : i + batch])))
-            pos = torch.as_tensor(data.object_pos[i : i + batch])
-            rot = quat_to_matrix(torch.as_tensor(data.object_quat[i : i + batch]))
-            pos_err.append(1000.0 * (p_hat - pos).norm(dim=-1))
-            rot_err.append(rotation_error_deg(r_hat, rot))
-    return torch.cat(pos_err).double().numpy(), torch.cat(rot_err).double().numpy()
 
 
 def paired(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n_boot: int = 5000) -> dict[str, Any]:
@@ -92,8 +78,8 @@ def compare(a: PoseNet, a_data: Path, b: PoseNet, b_data: Path, sets: tuple[str,
             np.array_equal(sa.object_pos, sb.object_pos) and np.array_equal(sa.object_quat, sb.object_quat)
         ):
             raise ValueError(f"test set {name!r}: {da} and {db} do not hold the same samples (labels differ)")
-        pa, ra = sample_errors(a, sa)
-        pb, rb = sample_errors(b, sb)
+        pa, ra = pose_errors(a, sa.images, sa.object_pos, sa.object_quat)
+        pb, rb = pose_errors(b, sb.images, sb.object_pos, sb.object_quat)
         out[name] = {"n": len(sa), "rotation_deg": paired(ra, rb, rng), "position_mm": paired(pa, pb, rng)}
     return out
 

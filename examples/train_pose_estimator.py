@@ -39,6 +39,7 @@ from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta, write_da
 from dactyl_vision.pose_net import (
     PoseNet,
     PoseNetConfig,
+    pose_errors,
     quat_to_matrix,
     rotation_error_deg,
     save_pose_net,
@@ -178,16 +179,7 @@ def losses(
 @torch.no_grad()
 def evaluate(net: PoseNet, data: PoseSamples, batch: int = 128) -> dict[str, float]:
     """Position error (mm) and rotation error (degrees) on ``data``: mean, std, median, 90th percentile."""
-    net.eval()
-    pos_err, rot_err = [], []
-    for i in range(0, len(data), batch):
-        images = torch.as_tensor(data.images[i : i + batch])
-        pos = torch.as_tensor(data.object_pos[i : i + batch])
-        rot = quat_to_matrix(torch.as_tensor(data.object_quat[i : i + batch]))
-        p_hat, r_hat = net.decode(*net(images))
-        pos_err.append(1000.0 * (p_hat - pos).norm(dim=-1))
-        rot_err.append(rotation_error_deg(r_hat, rot))
-    return summarize(torch.cat(pos_err).numpy(), torch.cat(rot_err).numpy())
+    return summarize(*pose_errors(net, data.images, data.object_pos, data.object_quat, batch))
 
 
 def summarize(pos_mm: np.ndarray, rot_deg: np.ndarray) -> dict[str, float]:

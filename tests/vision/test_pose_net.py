@@ -104,3 +104,16 @@ def test_tiny_estimator_beats_mean_predictor():
     mean_rot_err = rotation_error_deg(mean_rot.expand_as(rot), rot).mean()
     assert pos_err < 0.7 * mean_pos_err
     assert rot_err < 0.7 * mean_rot_err
+
+
+def test_pose_errors_per_sample_match_the_prediction() -> None:
+    from dactyl_vision.pose_net import pose_errors
+
+    torch.manual_seed(0)
+    net = PoseNet(PoseNetConfig(image_size=64, channels=(4, 4, 4), hidden=8))
+    images = np.random.default_rng(0).integers(0, 256, (5, 3, 64, 64, 3), dtype=np.uint8)
+    pos_hat, quat_hat = net.predict(images)
+    pos_mm, rot_deg = pose_errors(net, images, pos_hat + [0.001, 0.0, 0.0], quat_hat, batch=2)
+    assert pos_mm.shape == rot_deg.shape == (5,) and pos_mm.dtype == np.float64
+    np.testing.assert_allclose(pos_mm, 1.0, atol=1e-4)  # 1 mm off along x
+    np.testing.assert_allclose(rot_deg, 0.0, atol=0.1)  # float32 acos near 1 is coarse
