@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from dactyl_vision.presets import APPEARANCES, with_appearance
+from dactyl_vision.presets import APPEARANCES, FACTOR_APPEARANCES, with_appearance
 from dactyl_vision.rendering import MultiCameraRenderer, check_image_size
 from gym_dactyl import constants as C
 
@@ -200,7 +200,8 @@ def generate_samples(
         seed: base seed; episode ``i`` resets with seed ``seed * 100_003 + i`` (which also seeds the
             appearance, drawn by ``VisualRandomization`` from a child of that seed) and draws its actions
             from a generator seeded the same way, so a dataset is reproducible.
-        appearance: ``"table9"``, ``"held_out"`` or ``"nominal"`` (:func:`dactyl_vision.presets.with_appearance`).
+        appearance: ``"table9"``, ``"held_out"``, ``"nominal"`` or one of
+            :data:`~dactyl_vision.presets.FACTOR_APPEARANCES` (:func:`dactyl_vision.presets.with_appearance`).
         image_noise: also apply the wrapper's image randomization (contrast per image, per-pixel noise
             with this episode's sigma) to the stored images (test sets); training sets are stored clean
             and augmented on the fly. No effect with ``"nominal"``.
@@ -219,8 +220,8 @@ def generate_samples(
         raise ValueError(f"num_samples must be an integer >= 0, got {num_samples!r}")
     if not 1 <= frames_per_episode <= max_steps:
         raise ValueError(f"frames_per_episode must be in [1, max_steps={max_steps}], got {frames_per_episode!r}")
-    if appearance not in APPEARANCES:
-        raise ValueError(f"appearance must be one of {APPEARANCES}, got {appearance!r}")
+    if appearance not in APPEARANCES + FACTOR_APPEARANCES:
+        raise ValueError(f"appearance must be one of {APPEARANCES + FACTOR_APPEARANCES}, got {appearance!r}")
     env = with_appearance(gym.make("Dactyl-v0", **{"action_type": "continuous", **(env_kwargs or {})}), appearance)
     randomize_image = getattr(env, "randomize_image", None) if image_noise else None
     u = env.unwrapped
@@ -286,7 +287,8 @@ def write_dataset(
         num_samples: number of samples.
         image_size: image side in pixels (64–200).
         seed: base seed.
-        appearance: ``"table9"``, ``"held_out"`` or ``"nominal"``; stored in the metadata.
+        appearance: ``"table9"``, ``"held_out"``, ``"nominal"`` or one of
+            :data:`~dactyl_vision.presets.FACTOR_APPEARANCES`; stored in the metadata.
         image_noise: store images with contrast and pixel noise applied.
         shard_size: samples per shard.
         progress: show a tqdm progress bar.

@@ -39,6 +39,7 @@ __all__ = [
     "CAMERA_ROTATION_DEG",
     "CONTRAST",
     "HELD_OUT",
+    "HELD_OUT_FACTORS",
     "LIGHT_RELATIVE_INTENSITY",
     "LIGHT_TOTAL_INTENSITY",
     "OBJECT_GLOSS",
@@ -84,6 +85,20 @@ HELD_OUT: dict[str, Any] = {
     "object_value_offset": SignedUniform(0.2, 0.4),
     "object_metallic": Uniform(0.2, 0.5),
     "object_gloss": Uniform(0.2, 0.5),
+}
+
+#: :data:`HELD_OUT`'s rows in groups, one factor of the appearance each: Table 9 with one group at its held-out
+#: ranges isolates how much that factor alone costs an estimator trained on Table 9
+#: (``dactyl_vision.with_appearance(env, "held_out_lights")``, ``examples/held_out_factors.py``). Together the
+#: groups are exactly :data:`HELD_OUT`'s keys.
+HELD_OUT_FACTORS: dict[str, tuple[str, ...]] = {
+    "cameras": ("camera_position_offset", "camera_rotation_deg", "camera_fovy_offset_deg"),
+    "lights": ("num_lights", "light_total_intensity"),  # fewer, brighter lights, still white
+    "light_colour": ("light_color_saturation",),  # the lights' colour alone
+    "object_saturation": ("object_saturation_offset",),  # stronger tints of the block (random hue)
+    "object_value": ("object_value_offset",),  # darker block
+    "object_material": ("object_metallic", "object_gloss"),  # shinier block
+    "robot": ("robot_metallic",),
 }
 
 _VISUAL_FIELDS = (
