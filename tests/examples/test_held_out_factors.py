@@ -33,6 +33,7 @@ def test_factors_script(tmp_path):
     assert list(rows) == ["table9", *FACTOR_APPEARANCES]  # no test_held_out in this root
     assert rows["table9"]["rotation_deg"]["diff_mean"] == 0.0
     assert report["n"] == 3
+    assert 0.0 <= rows["table9"]["rotation_deg"]["share_over_60"] <= 1.0
     for name in FACTOR_APPEARANCES:
         meta = shard_meta(data / f"test_{name}")
         assert (meta["appearance"], meta["seed"], meta["num_samples"], meta["image_noise"]) == (name, 7, 3, True)
