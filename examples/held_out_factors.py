@@ -10,10 +10,11 @@ with Table 9's on the same samples (difference of the means, bootstrap 95 % inte
 
     python examples/held_out_factors.py --data runs/pose_data64_s14_close \
         --models runs/pose64_s14_close/pose_estimator.pt runs/pose64_s15_close_cg/pose_estimator.pt \
-        --json docs/vision_held_out_factors_s15.json
+        --json docs/vision_held_out_factors_close.json
 
-The factor sets are rendered into ``<data>/test_held_out_<factor>`` once (400 samples: ~15 s each on one core) and
-reused; the labels of every set are checked against ``test_table9`` sample by sample.
+The factor sets are rendered into ``<data>/test_held_out_<factor>`` once (with ``test_table9``'s seed, size,
+cameras, image noise and sample count) and reused; the labels of every set are checked against ``test_table9``
+sample by sample, and every model must take the data's cameras and image size.
 """
 
 from __future__ import annotations
