@@ -47,6 +47,14 @@ def paired(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n_boot: int =
     }
 
 
+def write_report(report: dict[str, Any], path: Path) -> None:
+    """Write ``report`` as indented JSON to ``path`` atomically (a temp file in the same directory, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(report, f, indent=2)
+    os.replace(f.name, path)
+
+
 def check_model_matches_data(net: PoseNet, data_dir: Path, flag: str) -> None:
     """Raise ``ValueError`` when the shards in ``data_dir`` are not images ``net`` was built for."""
     meta = shard_meta(data_dir)
@@ -112,10 +120,7 @@ def main() -> None:
     if args.json is not None:
         report = {"a": str(args.a), "a_data": str(args.a_data), "b": str(args.b), "b_data": str(args.b_data),
                   "seed": args.seed, "sets": result}  # fmt: skip
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=args.json.parent, delete=False, suffix=".tmp") as f:
-            json.dump(report, f, indent=2)
-        os.replace(f.name, args.json)
+        write_report(report, args.json)
 
 
 if __name__ == "__main__":

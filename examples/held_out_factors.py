@@ -20,15 +20,12 @@ sample by sample, and every model must take the data's cameras and image size.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from compare_pose_estimators import check_model_matches_data, paired
+from compare_pose_estimators import check_model_matches_data, paired, write_report
 
 from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta, write_dataset
 from dactyl_vision.pose_net import load_pose_net, pose_errors
@@ -105,10 +102,7 @@ def main() -> None:
         report = {"data": str(args.data), "n": len(base), "seed": args.seed, "reference": "table9",
                   "note": "a_mean is Table 9's error, b_mean the set's, diff = set - Table 9 on the same samples",
                   "models": results}  # fmt: skip
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=args.json.parent, delete=False, suffix=".tmp") as f:
-            json.dump(report, f, indent=2)
-        os.replace(f.name, args.json)
+        write_report(report, args.json)
 
 
 if __name__ == "__main__":
