@@ -33,6 +33,7 @@ __all__ = [
     "PoseSamples",
     "ShardWriter",
     "generate_samples",
+    "load_or_write_dataset",
     "load_shards",
     "shard_meta",
     "write_dataset",
@@ -313,3 +314,42 @@ def write_dataset(
         for images, pos, quat in tqdm(samples, total=num_samples, desc=f"render {out.name}", disable=not progress):
             writer.add(images, pos, quat)
     return out
+
+
+def load_or_write_dataset(
+    path: str | os.PathLike,
+    num_samples: int,
+    image_size: int,
+    seed: int,
+    appearance: str,
+    image_noise: bool,
+    progress: bool = True,
+    camera_names: Sequence[str] | None = None,
+) -> PoseSamples:
+    """Render a dataset into ``path`` once (:func:`write_dataset`) and reuse it afterwards.
+
+    An existing dataset is reused when its metadata match (seed, size, appearance, image noise, cameras) and it
+    holds at least ``num_samples`` samples; its first ``num_samples`` are exactly the samples a smaller run with
+    the same seed would render.
+
+    Returns:
+        The first ``num_samples`` samples.
+
+    Raises:
+        FileExistsError: if ``path`` holds another dataset, or fewer samples than asked for.
+    """
+    path = Path(path)
+    names = list(C.CAMERA_NAMES if camera_names is None else camera_names)
+    if any(path.glob("shard_*.npz")):
+        meta = shard_meta(path)
+        want = {"image_size": image_size, "seed": seed, "appearance": appearance, "image_noise": image_noise,
+                "camera_names": names}  # fmt: skip
+        if all(meta.get(k) == v for k, v in want.items()) and meta.get("num_samples", -1) >= num_samples:
+            data = load_shards(path, max_samples=num_samples)
+            if len(data) == num_samples:
+                return data
+            raise FileExistsError(f"{path} holds {len(data)} samples, fewer than the {num_samples} needed; delete it")
+        raise FileExistsError(f"{path} holds another dataset ({meta}); to render a different dataset, use another "
+                              "directory (--data) or delete it")  # fmt: skip
+    write_dataset(path, num_samples, image_size, seed, appearance, image_noise, progress=progress, camera_names=names)
+    return load_shards(path)

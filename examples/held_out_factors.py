@@ -27,23 +27,9 @@ import numpy as np
 import torch
 from compare_pose_estimators import check_model_matches_data, paired, write_report
 
-from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta, write_dataset
+from dactyl_vision.dataset import PoseSamples, load_or_write_dataset, load_shards, shard_meta
 from dactyl_vision.pose_net import load_pose_net, pose_errors
 from dactyl_vision.presets import FACTOR_APPEARANCES
-
-
-def factor_set(root: Path, appearance: str, reference: dict[str, Any], progress: bool) -> PoseSamples:
-    """``root/test_<appearance>``: rendered like ``reference`` (a test set's metadata) but in ``appearance``."""
-    path = root / f"test_{appearance}"
-    keys = ("num_samples", "image_size", "seed", "image_noise", "camera_names")
-    if any(path.glob("shard_*.npz")):
-        meta = shard_meta(path)
-        if meta.get("appearance") != appearance or any(meta.get(k) != reference.get(k) for k in keys):
-            raise FileExistsError(f"{path} holds another dataset ({meta}); delete it to re-render")
-    else:
-        write_dataset(path, reference["num_samples"], reference["image_size"], reference["seed"], appearance,
-                      reference["image_noise"], progress=progress, camera_names=reference["camera_names"])  # fmt: skip
-    return load_shards(path)
 
 
 def main() -> None:
@@ -62,7 +48,16 @@ def main() -> None:
     reference = shard_meta(ref_dir)
     sets: dict[str, PoseSamples] = {"table9": load_shards(ref_dir)}
     for appearance in FACTOR_APPEARANCES:
-        sets[appearance] = factor_set(args.data, appearance, reference, args.progress)
+        sets[appearance] = load_or_write_dataset(
+            args.data / f"test_{appearance}",
+            reference["num_samples"],
+            reference["image_size"],
+            reference["seed"],
+            appearance,
+            reference["image_noise"],
+            args.progress,
+            reference["camera_names"],
+        )
     if any((args.data / "test_held_out").glob("shard_*.npz")):
         sets["held_out"] = load_shards(args.data / "test_held_out")
     base = sets["table9"]

@@ -35,7 +35,7 @@ import torch
 from torch.nn import functional as F
 
 import gym_dactyl  # noqa: F401  (headless GL before mujoco is imported)
-from dactyl_vision.dataset import PoseSamples, load_shards, shard_meta, write_dataset
+from dactyl_vision.dataset import PoseSamples, load_or_write_dataset
 from dactyl_vision.pose_net import (
     PoseNet,
     PoseNetConfig,
@@ -123,26 +123,6 @@ def parse_args() -> Args:
     return args
 
 
-def dataset(
-    root: Path, name: str, n: int, size: int, seed: int, appearance: str, noise: bool, progress: bool,
-    cameras: tuple[str, ...] = C.CAMERA_NAMES,
-):  # fmt: skip
-    """Render a dataset once; reuse it (or the first ``n`` samples of a larger one) when its metadata matches."""
-    path = root / name
-    if any(path.glob("shard_*.npz")):
-        meta = shard_meta(path)
-        want = {"image_size": size, "seed": seed, "appearance": appearance, "image_noise": noise,
-                "camera_names": list(cameras)}  # fmt: skip
-        if all(meta.get(k) == v for k, v in want.items()) and meta.get("num_samples", -1) >= n:
-            data = load_shards(path, max_samples=n)
-            if len(data) == n:
-                return data
-            raise FileExistsError(f"{path} holds {len(data)} samples, fewer than the {n} needed; delete it")
-        raise FileExistsError(f"{path} holds a different dataset ({meta}); use another --data or delete it")
-    write_dataset(path, n, size, seed, appearance, noise, progress=progress, camera_names=cameras)
-    return load_shards(path)
-
-
 def augment(images: torch.Tensor, gen: torch.Generator, color_gain: float = 0.0) -> torch.Tensor:
     """``VisualRandomization``'s image part: contrast 50-150 % per image, noise σ ~ U[0, 10 %] per sample.
 
@@ -176,7 +156,6 @@ def losses(
     return loss_pos, loss_rot
 
 
-@torch.no_grad()
 def evaluate(net: PoseNet, data: PoseSamples, batch: int = 128) -> dict[str, float]:
     """Position error (mm) and rotation error (degrees) on ``data``: mean, std, median, 90th percentile."""
     return summarize(*pose_errors(net, data.images, data.object_pos, data.object_quat, batch))
@@ -263,12 +242,12 @@ def main() -> None:
     s = args.image_size
     root = Path(args.data) if args.data else out / "data"
     cameras = C.CAMERA_SETS[args.cameras]
-    train_all = dataset(root, f"train_{args.train_appearance}", args.num_samples, s, args.seed, args.train_appearance,
-                        False, args.progress, cameras)  # fmt: skip
+    train_all = load_or_write_dataset(root / f"train_{args.train_appearance}", args.num_samples, s, args.seed,
+                                      args.train_appearance, False, args.progress, cameras)  # fmt: skip
     tests = {
-        name: dataset(
-            root, f"test_{name}", args.num_test, s, 10_000 + args.seed, name, name != "nominal", args.progress, cameras
-        )
+        name: load_or_write_dataset(
+            root / f"test_{name}", args.num_test, s, 10_000 + args.seed, name, name != "nominal", args.progress, cameras
+        )  # fmt: skip
         for name in TEST_SETS
     }
     n_val = max(1, len(train_all) // 10)  # the last episodes: samples of one episode never straddle the split

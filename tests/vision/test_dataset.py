@@ -80,3 +80,18 @@ def test_close_cameras_render_the_same_samples_through_another_lens():
         assert ic.shape == iw.shape and not np.array_equal(ic, iw)
     with pytest.raises(ValueError, match="camera_names"):
         next(generate_samples(1, camera_names=["nope"]))
+
+
+def test_load_or_write_dataset_renders_once_then_reuses(tmp_path):
+    from dactyl_vision.dataset import load_or_write_dataset
+
+    path = tmp_path / "set"
+    first = load_or_write_dataset(path, 3, 64, seed=4, appearance="table9", image_noise=False, progress=False)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in path.glob("shard_*.npz")}
+    again = load_or_write_dataset(path, 2, 64, seed=4, appearance="table9", image_noise=False, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in path.glob("shard_*.npz")} == mtimes  # not re-rendered
+    np.testing.assert_array_equal(again.images, first.images[:2])
+    with pytest.raises(FileExistsError, match="holds another dataset"):
+        load_or_write_dataset(path, 2, 64, seed=5, appearance="table9", image_noise=False, progress=False)
+    with pytest.raises(FileExistsError, match="holds another dataset"):  # a larger one: not the same dataset
+        load_or_write_dataset(path, 4, 64, seed=4, appearance="table9", image_noise=False, progress=False)
