@@ -15,19 +15,15 @@ Example:
     (4,)
 """
 
-import os
-
-# Headless offscreen rendering, as in gym_dactyl: MuJoCo picks its GL backend when it is first imported, and the
-# submodules below import MuJoCo before gym_dactyl (which sets the same default) is imported.
-if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
-    os.environ["MUJOCO_GL"] = "egl"
-
-from dactyl_vision.camera_observation import IMAGES_KEY, CameraObservation  # noqa: E402
-from dactyl_vision.dataset import PoseSamples, generate_samples, load_shards, write_dataset  # noqa: E402
-from dactyl_vision.pose_from_vision import PoseFromVision, make_vision_env, rollout_pose_errors  # noqa: E402
-from dactyl_vision.pose_net import PoseNet, PoseNetConfig, load_pose_net, save_pose_net  # noqa: E402
-from dactyl_vision.presets import APPEARANCES, FACTOR_APPEARANCES, with_appearance  # noqa: E402
-from dactyl_vision.rendering import MultiCameraRenderer  # noqa: E402
+# First: gym_dactyl sets the headless GL default (MUJOCO_GL=egl), which MuJoCo reads when it is first imported,
+# and the submodules below import MuJoCo.
+import gym_dactyl  # noqa: F401
+from dactyl_vision.camera_observation import IMAGES_KEY, CameraObservation
+from dactyl_vision.dataset import PoseSamples, generate_samples, load_shards, write_dataset
+from dactyl_vision.pose_from_vision import PoseFromVision, make_vision_env, rollout_pose_errors
+from dactyl_vision.pose_net import PoseNet, PoseNetConfig, load_pose_net, save_pose_net
+from dactyl_vision.presets import APPEARANCES, FACTOR_APPEARANCES, with_appearance
+from dactyl_vision.rendering import MultiCameraRenderer
 
 __all__ = [
     "APPEARANCES",
